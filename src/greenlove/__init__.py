@@ -1,0 +1,16 @@
+"""greenlove: know what a PyTorch training run will cost before you start it.
+
+    report = greenlove.estimate(train_epoch, loader, epochs=100, restore=(model, optimizer))
+    print(report)
+
+Importing greenlove probes no hardware and makes no network call.
+"""
+
+from ._version import __version__
+from .benchmark import Benchmark, estimate
+from .errors import BenchmarkError, GreenloveError, SchemaError
+from .report import Report
+from .report.jsonio import load_report as load
+
+__all__ = ["Benchmark", "BenchmarkError", "GreenloveError", "Report", "SchemaError",
+           "__version__", "estimate", "load"]

@@ -1,0 +1,135 @@
+"""The command line: the only place that parses arguments, prints and exits.
+
+    greenlove demo [--out DIR]           predict a built-in CNN training, write DIR/greenlove.json
+    greenlove show FILE                  print a saved report
+    greenlove validate [--quick]         the accuracy benchmark on the built-in workloads
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from ._version import __version__
+from .errors import GreenloveError
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="greenlove", description="Predict what a PyTorch training run will cost.")
+    parser.add_argument("--version", action="version", version=f"greenlove {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="predict a built-in CNN training on digits")
+    demo.add_argument("--out", type=Path, default=Path("greenlove-out"),
+                      help="folder for greenlove.json (default: ./greenlove-out)")
+    demo.add_argument("--epochs", type=_positive_int, default=30)
+    demo.add_argument("--copies", type=_positive_int, default=20,
+                      help="how many noisy copies of the 1,797 digits to train on (default 20)")
+    demo.add_argument("--budget", type=_positive_float, default=None,
+                      help="benchmark budget in seconds (default: automatic)")
+    demo.add_argument("--no-progress", action="store_true")
+
+    show = commands.add_parser("show", help="print a saved report")
+    show.add_argument("file", type=Path)
+
+    validate = commands.add_parser("validate", help="accuracy benchmark: predict, then train fully")
+    validate.add_argument("--quick", action="store_true",
+                          help="short full runs (~20 s each) instead of 1-3 minutes")
+    validate.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
+    validate.add_argument("--repeat", type=_positive_int, default=None,
+                          help="full runs per workload, to measure the machine's floor "
+                               "(default 2, or 1 with --quick)")
+    validate.add_argument("--workloads", nargs="+", default=None, help="names (default: all)")
+    validate.add_argument("--json", type=Path, default=None, help="also write rows as JSON")
+    validate.add_argument("--markdown", type=Path, default=None, help="also write a Markdown table")
+    return parser
+
+
+def _demo(args: argparse.Namespace, console: Console) -> int:
+    from .benchmark import estimate
+    from .demo import build_demo
+
+    run = build_demo(copies=args.copies, epochs=args.epochs)
+    console.print(f"greenlove demo: a CNN on {len(run.loader.dataset)} digit images, "
+                  f"{run.epochs} epochs; benchmarking on a sample ...")
+    report = estimate(run.train_epoch, run.loader, epochs=run.epochs,
+                      restore=(run.model, run.optimizer), budget_s=args.budget,
+                      progress=not args.no_progress)
+    from .report.summary import renderable
+
+    console.print(renderable(report))
+    path = report.save(args.out / "greenlove.json")
+    console.print(f"wrote {path}")
+    return 0
+
+
+def _show(args: argparse.Namespace, console: Console) -> int:
+    from .report.jsonio import load_report
+    from .report.summary import renderable
+
+    console.print(renderable(load_report(args.file)))
+    return 0
+
+
+def _validate(args: argparse.Namespace, console: Console) -> int:
+    from .validate.accuracy import run_accuracy, summarise
+    from .validate.table import markdown, rich_table, summary_lines
+
+    scale = "tiny" if args.tiny else "quick" if args.quick else "full"
+    repeat = args.repeat or (2 if scale == "full" else 1)
+    console.print(f"greenlove validate: scale {scale}, {repeat} full run(s) per workload")
+
+    def on_row(row) -> None:
+        console.print(f"  {row.workload:<12} predicted {row.predicted_s:8.1f} s   actual "
+                      f"{row.actual_s:8.1f} s   error {row.error:+.1%}")
+
+    rows = run_accuracy(args.workloads, scale=scale, repeat=repeat, on_row=on_row)
+    summary = summarise(rows)
+    console.print(rich_table(rows))
+    for line in summary_lines(summary):
+        console.print(line)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(markdown(rows, summary) + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(highlight=False)
+    handlers = {"demo": _demo, "show": _show, "validate": _validate}
+    try:
+        return handlers[args.command](args, console)
+    except (GreenloveError, FileNotFoundError, ValueError) as error:
+        Console(stderr=True, highlight=False).print(f"greenlove: error: {error}")
+        return 2
+    except KeyboardInterrupt:
+        Console(stderr=True).print("greenlove: interrupted")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

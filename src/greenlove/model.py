@@ -1,0 +1,302 @@
+"""From timed sample epochs to a prediction of the full run, with an honest interval.
+
+Pure functions over :class:`~greenlove.measure.EpochRecord` lists. The model:
+
+* per-epoch time is linear in the batches an epoch draws: ``epoch_s(x) = a + b*x``. ``a`` holds
+  what every epoch pays whatever its size (a validation pass over a fixed set, checkpointing,
+  starting loader workers); ``b`` the cost of one batch. Fitted robustly across sample sizes.
+* warm-up (first epochs of the process, first epoch of a loader with persistent workers) is a
+  one-off cost: its excess over the line is added once, not per epoch and not scaled by N/n.
+* total = warm-up + E * epoch_s(X) for E epochs of X batches. Its variance adds the fitted
+  parameters' uncertainty at X (times E^2), the epoch-to-epoch noise (times E), the machine's
+  slow drift (times E^2: it does not average out over a run) and a detected trend.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .measure import EpochRecord
+from .stats import LineFit, Trend, fit_line, fit_trend, t_quantile, z_quantile
+
+DRIFT_REL = 0.02
+"""Standard deviation of the machine's slow speed drift over a run, relative (assumption).
+
+Two full runs of the same training on a shared machine differed by 1-10% in this project's
+measurements (``greenlove validate --repeat 2`` prints that floor on your machine). Drift is
+correlated across epochs, so it cannot be averaged away by the number of epochs.
+"""
+
+WARMUP_UNCERTAINTY_REL = 0.5
+"""A one-off warm-up is seen once; its repetition in the real run is taken as +-50% (1 sd)."""
+
+MAX_AUTO_WARMUP = 4
+"""In automatic mode at most this many leading epochs are classified as warm-up."""
+
+ELEVATED_MIN_REL = 0.03
+"""An epoch counts as warm-up only when this much (and 3 noise sd) above the steady line."""
+
+TREND_MIN_REL = 0.03
+"""A trend is reported when steady epochs changed by at least this much over the benchmark."""
+
+TREND_MAX_REL = 0.5
+"""Cap on how far a detected trend may widen the interval (relative to the point)."""
+
+SHORT_EPOCH_S = 0.01
+"""Epochs shorter than this are hard to time against scheduler and timer noise."""
+
+OUTLIER_MIN_REL = 0.05
+"""A steady epoch is an outlier (swap spike, noisy neighbour) when this far off the line and
+more than OUTLIER_SD robust noise sd; at most MAX_OUTLIER_SHARE of the epochs are classified so."""
+OUTLIER_SD = 4.0
+MAX_OUTLIER_SHARE = 0.2
+
+ROLE_WARMUP, ROLE_LOADER_START, ROLE_STEADY = "warmup", "loader-start", "steady"
+ROLE_OUTLIER = "outlier"
+
+
+@dataclass(frozen=True)
+class Interval:
+    point: float
+    low: float
+    high: float
+    confidence: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"point": self.point, "low": self.low, "high": self.high,
+                "confidence": self.confidence}
+
+    @property
+    def half_width_rel(self) -> float:
+        return (self.high - self.low) / (2 * self.point) if self.point > 0 else math.inf
+
+
+@dataclass(frozen=True)
+class TimePrediction:
+    """The full run's predicted wall time and the evidence behind it (seconds)."""
+
+    time_s: Interval
+    epoch_s: Interval             # one steady full-size epoch
+    warmup_s: float               # one-off cost added once
+    fit: LineFit
+    roles: tuple[str, ...]        # per record, in record order
+    trend: Trend | None
+    variance_parts_s2: dict[str, float]   # contribution of each source to Var(total)
+    warnings: tuple[str, ...]
+
+
+def classify_roles(records: Sequence[EpochRecord], warmup_epochs: int | str) -> tuple[str, ...]:
+    """Label each epoch warm-up, loader-start or steady.
+
+    ``warmup_epochs`` an int: the first that many epochs are warm-up. "auto": leading epochs are
+    warm-up while they stand clearly above the line fitted to the others. Either way, the first
+    epoch served by a new loader counts as loader start-up when it stands clearly above the line.
+    """
+    n = len(records)
+    order = sorted(range(n), key=lambda i: records[i].order)
+    if isinstance(warmup_epochs, int):
+        prefix = set(order[: min(warmup_epochs, max(n - 2, 0))])
+    else:
+        prefix = set(order[: min(MAX_AUTO_WARMUP, max(n - 3, 0))])
+    loader_first = {i for i in range(n) if records[i].loader_epoch == 0}
+    candidates = prefix | loader_first
+    reference = [i for i in range(n) if i not in candidates]
+    if len(reference) < 3 or len({records[i].sample_batches for i in reference}) < 2:
+        reference = [i for i in range(n) if i not in prefix]
+    if len(reference) < 2:
+        reference = list(range(n))
+    fit = fit_line([records[i].sample_batches for i in reference],
+                   [records[i].epoch_s for i in reference])
+    threshold = max(3 * fit.noise_rel, ELEVATED_MIN_REL)
+
+    def elevated(i: int) -> bool:
+        expected = fit.epoch_s(records[i].sample_batches)
+        return expected > 0 and records[i].epoch_s / expected - 1 > threshold
+
+    roles = [ROLE_STEADY] * n
+    if isinstance(warmup_epochs, int):
+        for i in prefix:
+            roles[i] = ROLE_WARMUP
+    else:
+        for i in order:
+            if i not in prefix:
+                break
+            if i != order[0] and i in loader_first:
+                continue  # a new loader's first epoch: judged as loader start-up below
+            if not elevated(i):
+                break
+            roles[i] = ROLE_WARMUP
+    for i in loader_first:
+        if roles[i] == ROLE_STEADY and elevated(i):
+            roles[i] = ROLE_LOADER_START
+    return tuple(roles)
+
+
+def _mark_outliers(records: Sequence[EpochRecord], roles: Sequence[str]) -> tuple[str, ...]:
+    """Classify steady epochs far off the robust line as outliers (kept, but not fitted)."""
+    steady = [i for i, role in enumerate(roles) if role == ROLE_STEADY]
+    if len(steady) < 5:
+        return tuple(roles)
+    fit = fit_line([records[i].sample_batches for i in steady], [records[i].epoch_s for i in steady])
+    resid = {}
+    for i in steady:
+        expected = fit.epoch_s(records[i].sample_batches)
+        if expected > 0:
+            resid[i] = records[i].epoch_s / expected - 1
+    values = np.array(list(resid.values()))
+    if values.size == 0:
+        return tuple(roles)
+    sigma = 1.4826 * float(np.median(np.abs(values - np.median(values))))
+    limit = max(OUTLIER_SD * sigma, OUTLIER_MIN_REL)
+    far = sorted((i for i, r in resid.items() if abs(r) > limit), key=lambda i: -abs(resid[i]))
+    marked = list(roles)
+    for i in far[: int(MAX_OUTLIER_SHARE * len(steady))]:
+        marked[i] = ROLE_OUTLIER
+    return tuple(marked)
+
+
+def predict_time(
+    records: Sequence[EpochRecord],
+    *,
+    full_batches: int,
+    epochs: int,
+    warmup_epochs: int | str = "auto",
+    confidence: float = 0.95,
+    drift_rel: float = DRIFT_REL,
+) -> TimePrediction:
+    """Predict the wall time of ``epochs`` epochs of ``full_batches`` batches each."""
+    if not records:
+        raise ValueError("records is empty: at least one timed epoch is needed")
+    roles = _mark_outliers(records, classify_roles(records, warmup_epochs))
+    steady = [r for r, role in zip(records, roles) if role == ROLE_STEADY]
+    fit = fit_line([r.sample_batches for r in steady], [r.epoch_s for r in steady])
+    x_full = float(full_batches)
+    epoch_point = fit.epoch_s(x_full)
+    warnings: list[str] = []
+
+    if epoch_point <= 0:
+        # Only possible when the line extrapolates below zero (a negative slope from noise).
+        epoch_point = float(np.median([r.epoch_s for r in steady]))
+        warnings.append(
+            "Epoch time did not grow with sample size, so the line through the sizes could not "
+            "be extrapolated; the median measured epoch is used instead and the prediction is "
+            "rough."
+        )
+
+    excess = [r.epoch_s - fit.epoch_s(r.sample_batches)
+              for r, role in zip(records, roles) if role == ROLE_WARMUP]
+    loader_excess = [r.epoch_s - fit.epoch_s(r.sample_batches)
+                     for r, role in zip(records, roles) if role == ROLE_LOADER_START]
+    warmup_s = max(sum(excess), 0.0)
+    if loader_excess:
+        warmup_s += max(float(np.median(loader_excess)), 0.0)
+
+    trend = _steady_trend(records, roles, fit)
+    trend_rel = 0.0
+    if trend is not None and trend.p_value < 0.01 \
+            and abs(trend.change_over_span_rel) >= TREND_MIN_REL:
+        run_s = warmup_s + epochs * epoch_point
+        trend_rel = min(abs(trend.slope_rel_per_s) * run_s / 2, TREND_MAX_REL)
+        direction = "slower" if trend.slope_rel_per_s > 0 else "faster"
+        warnings.append(
+            f"Epochs of the same size got {abs(trend.change_over_span_rel):.0%} {direction} over "
+            f"the {trend.span_s:.1f} s benchmark (thermal throttling, memory growth, denormal "
+            "numbers or a busy machine). The full run may keep drifting: the interval is "
+            f"widened by {trend_rel:.0%}."
+        )
+
+    var_param = epochs**2 * fit.var_epoch_s(x_full)
+    var_noise = epochs * (fit.noise_rel * epoch_point) ** 2
+    var_drift = (epochs * drift_rel * epoch_point) ** 2
+    var_trend = (epochs * trend_rel * epoch_point) ** 2
+    var_warmup = (WARMUP_UNCERTAINTY_REL * warmup_s) ** 2
+    t = t_quantile(confidence, fit.dof)
+    z = z_quantile(confidence)
+    # Estimated parts take Student t on the fit's degrees of freedom; assumed parts take z.
+    half = math.sqrt(t**2 * (var_param + var_noise) + z**2 * (var_drift + var_trend + var_warmup))
+    point = warmup_s + epochs * epoch_point
+    time_s = Interval(point, max(point - half, warmup_s), point + half, confidence)
+
+    epoch_half = math.sqrt(t**2 * (fit.var_epoch_s(x_full) + (fit.noise_rel * epoch_point) ** 2)
+                           + z**2 * (drift_rel * epoch_point) ** 2)
+    epoch_s = Interval(epoch_point, max(epoch_point - epoch_half, 0.0), epoch_point + epoch_half,
+                       confidence)
+
+    warnings += _linearity_warnings(fit, x_full)
+    warnings += _short_epoch_warnings(steady)
+    return TimePrediction(
+        time_s=time_s,
+        epoch_s=epoch_s,
+        warmup_s=warmup_s,
+        fit=fit,
+        roles=roles,
+        trend=trend,
+        variance_parts_s2={"fit": var_param, "epoch_noise": var_noise, "drift": var_drift,
+                           "trend": var_trend, "warmup": var_warmup},
+        warnings=tuple(warnings),
+    )
+
+
+def _steady_trend(records: Sequence[EpochRecord], roles: Sequence[str], fit: LineFit) -> Trend | None:
+    times, resid = [], []
+    for record, role in zip(records, roles):
+        expected = fit.epoch_s(record.sample_batches)
+        if role == ROLE_STEADY and expected > 0:
+            times.append(record.started_s)
+            resid.append(record.epoch_s / expected - 1)
+    return fit_trend(times, resid)
+
+
+def _linearity_warnings(fit: LineFit, x_full: float) -> list[str]:
+    if fit.lack_of_fit_p is None or fit.lack_of_fit_p >= 0.01:
+        return []
+    x_worst, dev = max(fit.group_deviation_rel, key=lambda g: abs(g[1]))
+    if abs(dev) < 0.03:
+        return []
+    side = "above" if dev > 0 else "below"
+    return [
+        "Epoch time does not grow in a straight line with sample size: at "
+        f"{x_worst:.0f} batches it was {abs(dev):.0%} {side} the fitted line. The extrapolation "
+        f"to {x_full:.0f} batches is less certain, and the interval is widened to match. "
+        "(Caches that hold a small sample but not the full data set cause this.)"
+    ]
+
+
+def _short_epoch_warnings(steady: Sequence[EpochRecord]) -> list[str]:
+    shortest = min(r.epoch_s for r in steady)
+    if shortest >= SHORT_EPOCH_S:
+        return []
+    return [
+        f"Some sampled epochs took only {shortest * 1e3:.1f} ms, too short to time reliably; "
+        "give the benchmark a larger budget_s or sample_fraction for a tighter estimate."
+    ]
+
+
+def proportional_prediction(
+    records: Sequence[EpochRecord], roles: Sequence[str], *, full_batches: int, epochs: int
+) -> float:
+    """The method greenlove started from, kept as a baseline for the accuracy benchmark.
+
+    Only the largest sample size is used, as the original ran every epoch at one size: its
+    non-steady epochs are the warm-up epochs, the median steady epoch is the epoch time, and
+    every epoch is scaled by N/n: total = sum(warm-up * N/n) + (E - w) * median * N/n.
+    """
+    largest = max(r.sample_batches for r in records)
+    chosen = [(r, role) for r, role in zip(records, roles) if r.sample_batches == largest]
+    scale = full_batches / largest
+    warm = [r.epoch_s * scale for r, role in chosen if role != ROLE_STEADY]
+    steady = [r.epoch_s for r, role in chosen if role == ROLE_STEADY] or [r.epoch_s for r, _ in chosen]
+    warm = warm[: max(epochs - 1, 0)]
+    return float(sum(warm) + (epochs - len(warm)) * np.median(steady) * scale)
+
+
+def sqrt_e_interval(epoch_times_s: Sequence[float], epochs: int, confidence: float) -> Interval:
+    """The original interval: E * mean +- t * sqrt(E) * sigma (ignores the mean's own error)."""
+    values = np.asarray(epoch_times_s, dtype=float)
+    mean, sigma = float(values.mean()), float(values.std(ddof=1))
+    half = t_quantile(confidence, values.size - 1) * math.sqrt(epochs) * sigma
+    return Interval(epochs * mean, epochs * mean - half, epochs * mean + half, confidence)

@@ -1,0 +1,28 @@
+"""Human-readable numbers with their units."""
+
+from __future__ import annotations
+
+import math
+
+
+def duration(seconds: float) -> str:
+    """'850 ms', '42.1 s', '12 min 30 s', '3 h 05 min', '2 d 4 h'."""
+    if not math.isfinite(seconds):
+        return "n/a"
+    if seconds < 1:
+        return f"{seconds * 1e3:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes = seconds / 60
+    if minutes < 60:
+        whole = int(seconds // 60)
+        return f"{whole} min {round(seconds - 60 * whole):02d} s"
+    hours = int(minutes // 60)
+    if hours < 48:
+        return f"{hours} h {round(minutes - 60 * hours):02d} min"
+    days = int(hours // 24)
+    return f"{days} d {hours - 24 * days} h"
+
+
+def percent(fraction: float, digits: int = 1) -> str:
+    return "n/a" if not math.isfinite(fraction) else f"{fraction * 100:.{digits}f}%"

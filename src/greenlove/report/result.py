@@ -1,0 +1,99 @@
+"""The benchmark's result: what was planned, what was measured, what is predicted (frozen)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..measure import EpochRecord
+from ..model import Interval
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The full run the user asked about."""
+
+    epochs: int
+    batches_per_epoch: int
+    dataset_size: int | None
+    batch_size: int | None
+    loader_kind: str
+    num_workers: int
+    persistent_workers: bool
+    size_source: str = "len(loader)"
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """The benchmark as run: every timed epoch, raw, with the role the model gave it."""
+
+    wall_s: float
+    budget_s: float
+    budget_automatic: bool
+    budget_rule: str
+    stop_reason: str
+    seed: int
+    warmup_epochs: int | str
+    confidence: float
+    epochs: tuple[EpochRecord, ...]
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FitSummary:
+    """The fitted line epoch_s = intercept_s + per_batch_s * batches and its uncertainty."""
+
+    intercept_s: float
+    per_batch_s: float
+    covariance: tuple[tuple[float, float], tuple[float, float]]
+    noise_rel: float
+    dof: int
+    steady_epochs: int
+    lack_of_fit_p: float | None
+    trend_rel_per_s: float | None
+    trend_p: float | None
+    variance_parts_s2: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    time_s: Interval
+    epoch_s: Interval
+    warmup_s: float
+    fit: FitSummary
+
+
+@dataclass(frozen=True)
+class Report:
+    """What greenlove learnt: ``print(report)`` summarises, ``report.save(path)`` writes JSON."""
+
+    plan: RunPlan
+    benchmark: Measurements
+    prediction: Prediction
+    assumptions: Mapping[str, Mapping[str, Any]]
+    warnings: tuple[str, ...]
+    environment: Mapping[str, Any]
+    created_at: str
+    greenlove_version: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        from .jsonio import report_to_dict
+
+        return report_to_dict(self)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the report as JSON (schema_version 1) and return the path written."""
+        from .jsonio import save_report
+
+        return save_report(self, path)
+
+    def summary(self, *, width: int = 100) -> str:
+        from .summary import render_text
+
+        return render_text(self, width=width)
+
+    def __str__(self) -> str:
+        return self.summary()

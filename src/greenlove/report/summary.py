@@ -1,0 +1,88 @@
+"""The terminal summary of a Report (rich tables; plain text when not on a terminal)."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from .format import duration, percent
+from .result import Report
+
+
+def _prediction_table(report: Report) -> Table:
+    pred, plan = report.prediction, report.plan
+    conf = f"{pred.time_s.confidence:.0%}"
+    table = Table(title="Predicted full run", title_justify="left", show_edge=False)
+    table.add_column("quantity")
+    table.add_column("point", justify="right")
+    table.add_column(f"{conf} interval", justify="right")
+    t = pred.time_s
+    table.add_row(f"wall time, {plan.epochs} epochs", duration(t.point),
+                  f"{duration(t.low)} – {duration(t.high)}")
+    e = pred.epoch_s
+    table.add_row(f"one epoch ({plan.batches_per_epoch} batches)", duration(e.point),
+                  f"{duration(e.low)} – {duration(e.high)}")
+    table.add_row("one-off warm-up (added once)", duration(pred.warmup_s), "")
+    return table
+
+
+def _measured_table(report: Report) -> Table:
+    bench = report.benchmark
+    table = Table(title="What was measured", title_justify="left", show_edge=False)
+    table.add_column("sample (batches)", justify="right")
+    table.add_column("items", justify="right")
+    table.add_column("epochs", justify="right")
+    table.add_column("median epoch", justify="right")
+    table.add_column("not steady", justify="left")
+    sizes: dict[int, list[int]] = {}
+    for i, record in enumerate(bench.epochs):
+        sizes.setdefault(record.sample_batches, []).append(i)
+    for batches in sorted(sizes):
+        idx = sizes[batches]
+        times = sorted(bench.epochs[i].epoch_s for i in idx)
+        roles = [bench.roles[i] for i in idx if bench.roles[i] != "steady"]
+        table.add_row(str(batches), str(bench.epochs[idx[0]].sample_size), str(len(idx)),
+                      duration(times[len(times) // 2]), ", ".join(roles))
+    return table
+
+
+def _facts(report: Report) -> Text:
+    bench, plan, fit = report.benchmark, report.plan, report.prediction.fit
+    share = bench.wall_s / report.prediction.time_s.point if report.prediction.time_s.point else 0
+    size = f"{plan.dataset_size} items, " if plan.dataset_size is not None else ""
+    budget = ("automatic: " + bench.budget_rule) if bench.budget_automatic else "budget_s"
+    lines = [
+        f"Full run: {plan.epochs} epochs of {size}{plan.batches_per_epoch} batches "
+        f"(batch size {plan.batch_size}, {plan.num_workers} loader workers).",
+        f"Benchmark: {len(bench.epochs)} timed epochs in {duration(bench.wall_s)} "
+        f"({percent(share)} of the predicted run); budget {duration(bench.budget_s)} "
+        f"({budget}); stopped because {bench.stop_reason or 'it finished'}.",
+        f"Fit: epoch = {duration(fit.intercept_s)} + {fit.per_batch_s * 1e3:.3f} ms x batches "
+        f"(from {fit.steady_epochs} steady epochs; epoch-to-epoch noise "
+        f"{percent(fit.noise_rel)}).",
+    ]
+    return Text("\n".join(lines))
+
+
+def renderable(report: Report) -> Panel:
+    parts: list = [_prediction_table(report), Text(""), _measured_table(report), Text(""),
+                   _facts(report)]
+    if report.warnings:
+        parts.append(Text(""))
+        for warning in report.warnings:
+            parts.append(Text("! " + warning, style="bold yellow"))
+    title = f"greenlove {report.greenlove_version}: predicted {duration(report.prediction.time_s.point)}"
+    return Panel(Group(*parts), title=title, title_align="left")
+
+
+def render_text(report: Report, *, width: int = 100) -> str:
+    """The summary as plain text (no colour codes), for print(report) and logs."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False,
+                      highlight=False)
+    console.print(renderable(report))
+    return buffer.getvalue().rstrip()

@@ -1,0 +1,59 @@
+"""Presentation of the accuracy benchmark: a rich table for the terminal, Markdown for docs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.table import Table
+
+from ..report.format import percent
+from .accuracy import AccuracyRow, AccuracySummary
+
+_HEADERS = ("workload", "epochs", "predicted (s)", "95% interval (s)", "actual (s)", "error",
+            "covered", "benchmark share", "proportional err", "first-epoch err", "repeat diff")
+
+
+def _cells(row: AccuracyRow) -> tuple[str, ...]:
+    return (
+        row.workload, str(row.epochs), f"{row.predicted_s:.1f}",
+        f"{row.low_s:.1f} – {row.high_s:.1f}", f"{row.actual_s:.1f}",
+        f"{row.error:+.1%}", "yes" if row.covered else "NO", percent(row.share),
+        f"{row.proportional_error:+.1%}", f"{row.first_epoch_error:+.1%}",
+        "—" if row.floor is None else percent(row.floor),
+    )
+
+
+def rich_table(rows: Sequence[AccuracyRow]) -> Table:
+    table = Table(title="greenlove accuracy benchmark", title_justify="left")
+    for header in _HEADERS:
+        table.add_column(header, justify="left" if header == "workload" else "right")
+    for row in rows:
+        table.add_row(*_cells(row))
+    return table
+
+
+def summary_lines(summary: AccuracySummary) -> list[str]:
+    lines = [
+        f"greenlove:        median |error| {percent(summary.median_abs_error)}, worst "
+        f"{percent(summary.max_abs_error)}; interval covered {summary.covered}/"
+        f"{summary.workloads}; benchmark share median {percent(summary.median_share)}, worst "
+        f"{percent(summary.max_share)}",
+        f"proportional:     median |error| {percent(summary.proportional_median_abs_error)}, "
+        f"worst {percent(summary.proportional_max_abs_error)}",
+        f"first epoch x E:  median |error| {percent(summary.first_epoch_median_abs_error)}, "
+        f"worst {percent(summary.first_epoch_max_abs_error)} (costs one full epoch)",
+    ]
+    if summary.median_floor is not None:
+        lines.append(
+            f"machine floor:    two full runs of the same training differed by "
+            f"{percent(summary.median_floor)} (median), {percent(summary.max_floor or 0)} (worst)"
+        )
+    return lines
+
+
+def markdown(rows: Sequence[AccuracyRow], summary: AccuracySummary) -> str:
+    lines = ["| " + " | ".join(_HEADERS) + " |", "|" + "---|" * len(_HEADERS)]
+    lines += ["| " + " | ".join(_cells(row)) + " |" for row in rows]
+    lines.append("")
+    lines += [line.rstrip() for line in summary_lines(summary)]
+    return "\n".join(lines)

@@ -1,0 +1,62 @@
+"""Shared test helpers: an injected clock and synthetic epochs that advance it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+
+class FakeClock:
+    """A clock that only moves when told to: epochs 'take' exactly what a test says."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class SimulatedEpoch:
+    """train_epoch that draws every batch and costs fixed_s + per_batch_s * batches (+ noise)."""
+
+    def __init__(self, clock: FakeClock, fixed_s: float, per_batch_s: float, *,
+                 noise_rel: float = 0.0, warmup_s: float = 0.0, seed: int = 0) -> None:
+        self.clock, self.fixed_s, self.per_batch_s = clock, fixed_s, per_batch_s
+        self.noise_rel, self.warmup_s = noise_rel, warmup_s
+        self.rng = np.random.default_rng(seed)
+        self.calls = 0
+        self.batches_seen: list[int] = []
+
+    def cost(self, batches: int) -> float:
+        mean = self.fixed_s + self.per_batch_s * batches
+        return mean * (1 + self.noise_rel * self.rng.standard_normal())
+
+    def __call__(self, loader) -> None:
+        batches = sum(1 for _ in loader)
+        self.batches_seen.append(batches)
+        extra = self.warmup_s if self.calls == 0 else 0.0
+        self.calls += 1
+        self.clock.advance(self.cost(batches) + extra)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def make_loader(n: int = 1000, batch_size: int = 10, **kwargs) -> DataLoader:
+    x = torch.arange(n, dtype=torch.float32).unsqueeze(1)
+    y = torch.arange(n) % 3
+    return DataLoader(TensorDataset(x, y), batch_size=batch_size, **kwargs)
+
+
+def make_model() -> tuple[nn.Module, torch.optim.Optimizer]:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(1, 4), nn.ReLU(), nn.Linear(4, 3))
+    return model, torch.optim.Adam(model.parameters(), lr=0.1)

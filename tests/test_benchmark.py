@@ -1,0 +1,162 @@
+"""The benchmark engine on an injected clock: deterministic, no sleeping."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import greenlove
+from greenlove.schedule import BUDGET_MAX_S, BUDGET_MIN_S, automatic_budget_s
+from tests.conftest import SimulatedEpoch, make_loader
+
+
+def _estimate(clock, epoch, loader, **kwargs):
+    kwargs.setdefault("epochs", 50)
+    return greenlove.estimate(epoch, loader, progress=False, clock=clock,
+                              synchronize=lambda: None, **kwargs)
+
+
+def test_exact_line_is_recovered_and_extrapolated(clock) -> None:
+    # 1000 items / 10 per batch = 100 batches; an epoch costs 0.2 s + 0.01 s per batch.
+    epoch = SimulatedEpoch(clock, fixed_s=0.2, per_batch_s=0.01)
+    report = _estimate(clock, epoch, make_loader(), budget_s=10.0)
+    fit = report.prediction.fit
+    assert fit.intercept_s == pytest.approx(0.2, rel=1e-6)
+    assert fit.per_batch_s == pytest.approx(0.01, rel=1e-6)
+    # 50 epochs x (0.2 + 0.01 x 100) = 60 s, no warm-up.
+    assert report.prediction.time_s.point == pytest.approx(60.0, rel=1e-6)
+    assert report.prediction.time_s.low < 60.0 < report.prediction.time_s.high
+    assert report.plan.batches_per_epoch == 100
+    assert report.plan.dataset_size == 1000
+
+
+def test_warmup_is_added_once_not_per_epoch(clock) -> None:
+    epoch = SimulatedEpoch(clock, fixed_s=0.1, per_batch_s=0.01, warmup_s=3.0)
+    report = _estimate(clock, epoch, make_loader(), budget_s=20.0)
+    assert report.benchmark.roles[0] == "warmup"
+    assert report.prediction.warmup_s == pytest.approx(3.0, rel=1e-6)
+    assert report.prediction.time_s.point == pytest.approx(3.0 + 50 * 1.1, rel=1e-6)
+
+
+def test_fixed_warmup_epochs_are_honoured(clock) -> None:
+    epoch = SimulatedEpoch(clock, fixed_s=0.1, per_batch_s=0.01)
+    report = _estimate(clock, epoch, make_loader(), budget_s=20.0, warmup_epochs=2)
+    assert report.benchmark.roles[:2] == ("warmup", "warmup")
+    assert "warmup" not in report.benchmark.roles[2:]
+
+
+def test_budget_is_respected_and_three_sizes_are_timed(clock) -> None:
+    epoch = SimulatedEpoch(clock, fixed_s=0.05, per_batch_s=0.02, noise_rel=0.02)
+    report = _estimate(clock, epoch, make_loader(n=10_000), budget_s=8.0)
+    bench = report.benchmark
+    assert bench.wall_s <= 8.0
+    sizes = {r.sample_batches for r, role in zip(bench.epochs, bench.roles) if role == "steady"}
+    assert len(sizes) >= 3
+    assert max(sizes) <= 500  # default cap: half of the 1000 batches
+    assert not any("more than its" in w for w in report.warnings)
+
+
+def test_sample_fraction_caps_the_largest_sample(clock) -> None:
+    epoch = SimulatedEpoch(clock, fixed_s=0.0, per_batch_s=0.001)
+    report = _estimate(clock, epoch, make_loader(), budget_s=30.0, sample_fraction=0.1)
+    assert max(r.sample_batches for r in report.benchmark.epochs) <= 10
+
+
+def test_automatic_budget_rule() -> None:
+    assert automatic_budget_s(10.0) == BUDGET_MIN_S
+    assert automatic_budget_s(1000.0) == pytest.approx(30.0)
+    assert automatic_budget_s(1e6) == BUDGET_MAX_S
+
+
+def test_automatic_budget_is_a_small_share_of_the_run(clock) -> None:
+    # 100 batches x 0.05 s x 200 epochs = 1000 s -> budget 30 s.
+    epoch = SimulatedEpoch(clock, fixed_s=0.0, per_batch_s=0.05, noise_rel=0.01)
+    report = _estimate(clock, epoch, make_loader(), epochs=200)
+    assert report.benchmark.budget_automatic
+    assert report.benchmark.budget_s == pytest.approx(30.0, rel=0.15)
+    assert report.benchmark.wall_s <= report.benchmark.budget_s
+
+
+def test_stops_early_when_tight(clock) -> None:
+    epoch = SimulatedEpoch(clock, fixed_s=0.01, per_batch_s=0.01)  # no noise at all
+    report = _estimate(clock, epoch, make_loader(), budget_s=60.0)
+    assert report.benchmark.stop_reason == "the prediction was tight enough"
+    assert report.benchmark.wall_s < 60.0
+
+
+def test_tiny_dataset_runs_whole_epochs_and_says_so(clock) -> None:
+    epoch = SimulatedEpoch(clock, fixed_s=0.0, per_batch_s=0.1, noise_rel=0.01)
+    report = _estimate(clock, epoch, make_loader(n=20, batch_size=10), epochs=10, budget_s=5.0)
+    assert {r.sample_batches for r in report.benchmark.epochs} == {2}
+    assert any("too few to sample" in w for w in report.warnings)
+    assert report.prediction.time_s.point == pytest.approx(2.0, rel=0.05)
+
+
+def test_zero_batches_drawn_is_an_error_and_state_restored(clock) -> None:
+    def lazy_epoch(loader) -> None:
+        clock.advance(0.1)
+
+    with pytest.raises(greenlove.BenchmarkError, match="drew no batch"):
+        _estimate(clock, lazy_epoch, make_loader())
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -5.0])
+def test_non_finite_or_negative_timing_is_an_error(clock, bad) -> None:
+    def epoch(loader) -> None:
+        for _ in loader:
+            pass
+        clock.now = bad if not math.isfinite(bad) else clock.now + bad
+
+    with pytest.raises(greenlove.BenchmarkError, match="non-finite or negative"):
+        _estimate(clock, epoch, make_loader())
+
+
+def test_wrapping_style_matches_estimate(clock) -> None:
+    epoch = SimulatedEpoch(clock, fixed_s=0.2, per_batch_s=0.01)
+    bench = greenlove.Benchmark(make_loader(), epochs=50, budget_s=10.0, progress=False,
+                                clock=clock, synchronize=lambda: None)
+    for sample_loader in bench:
+        epoch(sample_loader)
+    report = bench.report()
+    assert report.prediction.time_s.point == pytest.approx(60.0, rel=1e-6)
+    with pytest.raises(greenlove.BenchmarkError, match="runs once"):
+        iter(bench)
+
+
+def test_report_before_running_is_an_error() -> None:
+    bench = greenlove.Benchmark(make_loader(), epochs=5, progress=False)
+    with pytest.raises(greenlove.BenchmarkError, match="before report"):
+        bench.report()
+
+
+def test_sync_called_at_both_edges_of_every_epoch(clock) -> None:
+    calls = []
+    epoch = SimulatedEpoch(clock, fixed_s=0.1, per_batch_s=0.01)
+    greenlove.estimate(epoch, make_loader(), epochs=5, budget_s=5.0, progress=False,
+                       clock=clock, synchronize=lambda: calls.append(clock()))
+    assert len(calls) == 2 * epoch.calls
+
+
+def test_per_batch_times_are_recorded(clock) -> None:
+    def epoch(loader) -> None:
+        clock.advance(0.5)  # loader start-up before the first batch
+        for _ in loader:
+            clock.advance(0.01)
+
+    report = _estimate(clock, epoch, make_loader(), budget_s=30.0, epochs=5)
+    first = report.benchmark.epochs[0]
+    assert first.first_batch_s == pytest.approx(0.5)
+    assert all(step == pytest.approx(0.01) for step in first.batch_s)
+    assert len(first.batch_s) == first.batches_drawn - 1
+
+
+def test_stopping_early_is_warned(clock) -> None:
+    def epoch(loader) -> None:
+        for i, _ in enumerate(loader):
+            clock.advance(0.01)
+            if i == 0:
+                break
+
+    report = _estimate(clock, epoch, make_loader(), budget_s=5.0)
+    assert any("stopped early" in w for w in report.warnings)
