@@ -7,7 +7,7 @@ import math
 import pytest
 
 import greenlove
-from greenlove.schedule import BUDGET_MAX_S, BUDGET_MIN_S, automatic_budget_s
+from greenlove.schedule import BUDGET_MAX_S, BUDGET_MIN_S, BUDGET_SHARE, automatic_budget_s
 from tests.conftest import SimulatedEpoch, make_loader
 
 
@@ -65,16 +65,16 @@ def test_sample_fraction_caps_the_largest_sample(clock) -> None:
 
 def test_automatic_budget_rule() -> None:
     assert automatic_budget_s(10.0) == BUDGET_MIN_S
-    assert automatic_budget_s(1000.0) == pytest.approx(30.0)
+    assert automatic_budget_s(1000.0) == pytest.approx(BUDGET_SHARE * 1000.0)
     assert automatic_budget_s(1e6) == BUDGET_MAX_S
 
 
 def test_automatic_budget_is_a_small_share_of_the_run(clock) -> None:
-    # 100 batches x 0.05 s x 200 epochs = 1000 s -> budget 30 s.
+    # 100 batches x 0.05 s x 200 epochs = 1000 s -> budget 4% of it.
     epoch = SimulatedEpoch(clock, fixed_s=0.0, per_batch_s=0.05, noise_rel=0.01)
     report = _estimate(clock, epoch, make_loader(), epochs=200)
     assert report.benchmark.budget_automatic
-    assert report.benchmark.budget_s == pytest.approx(30.0, rel=0.15)
+    assert report.benchmark.budget_s == pytest.approx(BUDGET_SHARE * 1000.0, rel=0.15)
     assert report.benchmark.wall_s <= report.benchmark.budget_s
 
 

@@ -18,8 +18,15 @@ from . import options
 from ._version import __version__
 from .environment import describe_environment
 from .errors import BenchmarkError
-from .measure import BatchRecorder, Clock, EpochRecord, default_clock, elapsed_s, synchronize_devices
-from .model import DRIFT_REL, WARMUP_UNCERTAINTY_REL, TimePrediction, predict_time
+from .measure import (
+    BatchRecorder,
+    Clock,
+    EpochRecord,
+    default_clock,
+    elapsed_s,
+    synchronize_devices,
+)
+from .model import DRIFT_PER_NOISE, DRIFT_REL, WARMUP_UNCERTAINTY_REL, TimePrediction, predict_time
 from .progress import ProgressDisplay, make_progress
 from .report.result import FitSummary, Measurements, Prediction, Report, RunPlan
 from .restore import UserState
@@ -141,12 +148,12 @@ class Benchmark:
             )
         if epoch_s <= 0:
             raise BenchmarkError("an epoch took 0 s on the clock: the clock is too coarse")
-        first, steps = recorder.intervals()
+        first, steps, span = recorder.intervals()
         return EpochRecord(
             order=len(self._records), sample_batches=batches,
             sample_size=loader._greenlove_items, batches_drawn=recorder.count,
             epoch_s=epoch_s, started_s=t0 - start, loader_epoch=loader_epoch,
-            first_batch_s=first, batch_s=steps,
+            first_batch_s=first, batch_s=steps, span_s=span,
         )
 
     def _precision(self, records: list[EpochRecord]) -> float:
@@ -236,8 +243,12 @@ class Benchmark:
                 time_s=prediction.time_s, epoch_s=prediction.epoch_s,
                 warmup_s=prediction.warmup_s,
                 fit=FitSummary(
-                    intercept_s=fit.intercept_s, per_batch_s=fit.slope_s,
-                    covariance=fit.covariance, noise_rel=fit.noise_rel, dof=fit.dof,
+                    method=prediction.method,
+                    intercept_s=prediction.fixed_s, per_batch_s=prediction.per_batch_s,
+                    covariance=fit.covariance if prediction.split is None else (
+                        (prediction.split.outside_var, 0.0), (0.0, prediction.split.per_batch_var)),
+                    noise_rel=fit.noise_rel, dof=fit.dof,
+                    line_intercept_s=fit.intercept_s, line_per_batch_s=fit.slope_s,
                     steady_epochs=fit.n, lack_of_fit_p=fit.lack_of_fit_p,
                     trend_rel_per_s=trend.slope_rel_per_s if trend else None,
                     trend_p=trend.p_value if trend else None,
@@ -259,6 +270,11 @@ def _assumptions() -> dict[str, dict[str, Any]]:
             "source": "greenlove assumption: two full runs of one training on a shared machine "
                       "differed by 1-10% in the project's measurements; `greenlove validate "
                       "--repeat 2` measures it on your machine",
+        },
+        "drift_per_noise": {
+            "value": DRIFT_PER_NOISE, "unit": "fraction of the epoch-to-epoch noise",
+            "source": "greenlove assumption: the run drifts by at least half the epoch-to-epoch "
+                      "noise seen in the benchmark (one contention drives both)",
         },
         "warmup_uncertainty_rel": {
             "value": WARMUP_UNCERTAINTY_REL, "unit": "fraction (1 sd)",

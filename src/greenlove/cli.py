@@ -95,6 +95,8 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
     from .validate.accuracy import run_accuracy, summarise
     from .validate.table import markdown, rich_table, summary_lines
 
+    if not console.is_terminal:
+        console = Console(highlight=False, width=170)  # the table is wide; logs do not wrap
     scale = "tiny" if args.tiny else "quick" if args.quick else "full"
     repeat = args.repeat or (2 if scale == "full" else 1)
     console.print(f"greenlove validate: scale {scale}, {repeat} full run(s) per workload")

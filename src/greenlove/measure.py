@@ -50,6 +50,16 @@ class EpochRecord:
     loader_epoch: int          # 0 for the first epoch served by its loader (worker start-up)
     first_batch_s: float | None = None   # epoch start to first batch delivered (unsynchronised)
     batch_s: tuple[float, ...] = ()      # intervals between batch deliveries (unsynchronised)
+    span_s: float | None = None          # first to last batch delivery (unsynchronised)
+
+    @property
+    def outside_batches_s(self) -> float | None:
+        """What the epoch spent outside the span of batch deliveries: loader start-up before
+        the first batch, the last batch's step, and whatever the epoch does after its loop
+        (validation, checkpoints). None with fewer than two batches."""
+        if self.span_s is None or self.batches_drawn < 2:
+            return None
+        return self.epoch_s - self.span_s
 
 
 class BatchRecorder:
@@ -66,6 +76,7 @@ class BatchRecorder:
     def reset(self) -> None:
         self.started_at: float | None = None
         self.deliveries: list[float] = []
+        self.last_delivery: float | None = None
         self.count = 0
 
     def mark_start(self, now: float) -> None:
@@ -77,19 +88,20 @@ class BatchRecorder:
         deliveries = self.deliveries
         for batch in batches:
             self.count += 1
-            if len(deliveries) < MAX_BATCH_TIMES_KEPT + 1:
-                deliveries.append(clock())
+            now = self.last_delivery = clock()
+            if len(deliveries) <= MAX_BATCH_TIMES_KEPT:
+                deliveries.append(now)
             yield batch
             if limit is not None and self.count >= limit:
                 return
 
-    def intervals(self) -> tuple[float | None, tuple[float, ...]]:
-        """(time to first batch, intervals between later batches) in seconds."""
-        if not self.deliveries or self.started_at is None:
-            return None, ()
+    def intervals(self) -> tuple[float | None, tuple[float, ...], float | None]:
+        """(time to first batch, intervals between kept batches, first-to-last span) in s."""
+        if not self.deliveries or self.started_at is None or self.last_delivery is None:
+            return None, (), None
         first = self.deliveries[0] - self.started_at
         steps = tuple(b - a for a, b in zip(self.deliveries, self.deliveries[1:]))
-        return first, steps
+        return first, steps, self.last_delivery - self.deliveries[0]
 
 
 def elapsed_s(start: float, end: float) -> float:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .measure import EpochRecord
-from .stats import LineFit, Trend, fit_line, fit_trend, t_quantile, z_quantile
+from .stats import LineFit, SplitFit, Trend, fit_line, fit_split, fit_trend, t_quantile, z_quantile
 
 DRIFT_REL = 0.02
 """Standard deviation of the machine's slow speed drift over a run, relative (assumption).
@@ -30,6 +30,10 @@ Two full runs of the same training on a shared machine differed by 1-10% in this
 measurements (``greenlove validate --repeat 2`` prints that floor on your machine). Drift is
 correlated across epochs, so it cannot be averaged away by the number of epochs.
 """
+
+DRIFT_PER_NOISE = 0.5
+"""On a machine whose epochs vary by sigma from one to the next, the run as a whole is taken to
+drift by at least sigma/2 (the same contention drives both; assumption)."""
 
 WARMUP_UNCERTAINTY_REL = 0.5
 """A one-off warm-up is seen once; its repetition in the real run is taken as +-50% (1 sd)."""
@@ -82,7 +86,11 @@ class TimePrediction:
     time_s: Interval
     epoch_s: Interval             # one steady full-size epoch
     warmup_s: float               # one-off cost added once
-    fit: LineFit
+    fit: LineFit                  # the line through the sample sizes' epoch times
+    split: SplitFit | None        # the split by batch deliveries, where it could be made
+    method: str                   # which of the two the prediction uses
+    fixed_s: float                # per-epoch cost whatever the size (s)
+    per_batch_s: float            # cost of one batch (s)
     roles: tuple[str, ...]        # per record, in record order
     trend: Trend | None
     variance_parts_s2: dict[str, float]   # contribution of each source to Var(total)
@@ -175,21 +183,39 @@ def predict_time(
     steady = [r for r, role in zip(records, roles) if role == ROLE_STEADY]
     fit = fit_line([r.sample_batches for r in steady], [r.epoch_s for r in steady])
     x_full = float(full_batches)
-    epoch_point = fit.epoch_s(x_full)
     warnings: list[str] = []
-
+    split = _usable_split(steady, x_full, fit)
+    if split is not None:
+        method, fixed_s, per_batch_s = "batch-split", split.outside_s, split.per_batch_s
+        var_epoch_param = split.var_epoch_s(x_full)
+        other = fit.epoch_s(x_full)
+        gap = abs(split.epoch_s(x_full) - other)
+        if fit.n >= 3 and len(fit.group_deviation_rel) >= 2 \
+                and gap > 3 * math.sqrt(var_epoch_param + fit.var_epoch_s(x_full)) \
+                and gap > 0.05 * split.epoch_s(x_full):
+            var_epoch_param += (gap / 2) ** 2
+            warnings.append(
+                "The two readings of the measurements disagree: timing batch by batch gives "
+                f"{split.epoch_s(x_full):.3g} s per full epoch, the line through the sample sizes "
+                f"{other:.3g} s. The interval is widened to cover both."
+            )
+    else:
+        method, fixed_s, per_batch_s = "epoch-line", fit.intercept_s, fit.slope_s
+        var_epoch_param = fit.var_epoch_s(x_full)
+    epoch_point = fixed_s + per_batch_s * x_full
     if epoch_point <= 0:
-        # Only possible when the line extrapolates below zero (a negative slope from noise).
+        # Only possible when noise gives a negative slope: nothing sound to extrapolate.
+        method, fixed_s, per_batch_s = "median-epoch", 0.0, 0.0
         epoch_point = float(np.median([r.epoch_s for r in steady]))
+        var_epoch_param = (fit.noise_rel * epoch_point) ** 2
         warnings.append(
-            "Epoch time did not grow with sample size, so the line through the sizes could not "
-            "be extrapolated; the median measured epoch is used instead and the prediction is "
-            "rough."
+            "Epoch time did not grow with sample size, so the measurements could not be "
+            "extrapolated; the median measured epoch is used instead and the prediction is rough."
         )
 
-    excess = [r.epoch_s - fit.epoch_s(r.sample_batches)
+    excess = [r.epoch_s - (fixed_s + per_batch_s * r.sample_batches)
               for r, role in zip(records, roles) if role == ROLE_WARMUP]
-    loader_excess = [r.epoch_s - fit.epoch_s(r.sample_batches)
+    loader_excess = [r.epoch_s - (fixed_s + per_batch_s * r.sample_batches)
                      for r, role in zip(records, roles) if role == ROLE_LOADER_START]
     warmup_s = max(sum(excess), 0.0)
     if loader_excess:
@@ -209,8 +235,10 @@ def predict_time(
             f"widened by {trend_rel:.0%}."
         )
 
-    var_param = epochs**2 * fit.var_epoch_s(x_full)
+    var_param = epochs**2 * var_epoch_param
     var_noise = epochs * (fit.noise_rel * epoch_point) ** 2
+    if drift_rel > 0:
+        drift_rel = max(drift_rel, DRIFT_PER_NOISE * fit.noise_rel)
     var_drift = (epochs * drift_rel * epoch_point) ** 2
     var_trend = (epochs * trend_rel * epoch_point) ** 2
     var_warmup = (WARMUP_UNCERTAINTY_REL * warmup_s) ** 2
@@ -221,7 +249,7 @@ def predict_time(
     point = warmup_s + epochs * epoch_point
     time_s = Interval(point, max(point - half, warmup_s), point + half, confidence)
 
-    epoch_half = math.sqrt(t**2 * (fit.var_epoch_s(x_full) + (fit.noise_rel * epoch_point) ** 2)
+    epoch_half = math.sqrt(t**2 * (var_epoch_param + (fit.noise_rel * epoch_point) ** 2)
                            + z**2 * (drift_rel * epoch_point) ** 2)
     epoch_s = Interval(epoch_point, max(epoch_point - epoch_half, 0.0), epoch_point + epoch_half,
                        confidence)
@@ -233,12 +261,30 @@ def predict_time(
         epoch_s=epoch_s,
         warmup_s=warmup_s,
         fit=fit,
+        split=split,
+        method=method,
+        fixed_s=fixed_s,
+        per_batch_s=per_batch_s,
         roles=roles,
         trend=trend,
         variance_parts_s2={"fit": var_param, "epoch_noise": var_noise, "drift": var_drift,
                            "trend": var_trend, "warmup": var_warmup},
         warnings=tuple(warnings),
     )
+
+
+def _usable_split(steady: Sequence[EpochRecord], x_full: float, fit: LineFit) -> SplitFit | None:
+    """The batch split where every steady epoch has its delivery span and the split holds."""
+    timed = [r for r in steady if r.span_s is not None and r.batches_drawn >= 3]
+    if len(timed) < 3:
+        return None
+    split = fit_split([r.batches_drawn for r in timed], [r.span_s for r in timed],
+                      [r.epoch_s for r in timed])
+    if split is None or split.per_batch_s <= 0:
+        return None
+    grows = (split.outside_slope_p is not None and split.outside_slope_p < 0.01
+             and abs(split.outside_slope_s) * x_full > 0.02 * split.epoch_s(x_full))
+    return None if grows else split
 
 
 def _steady_trend(records: Sequence[EpochRecord], roles: Sequence[str], fit: LineFit) -> Trend | None:

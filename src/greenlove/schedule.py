@@ -2,17 +2,19 @@
 
 The schedule runs in three phases:
 
-1. **warm-up** at a tiny sample (2 batches) until two successive epochs agree within 15%
+1. **warm-up** at a tiny sample (4 batches) until two successive epochs agree within 15%
    (``warmup_epochs="auto"``, at most 5 epochs) or for the requested number of warm-up epochs;
-2. **probe**: the sample grows 4x per epoch until an epoch takes 3x the tiny one, which gives
-   a first per-batch cost ``b`` and fixed per-epoch cost ``a``; with ``budget_s=None`` this
-   fixes the budget (:func:`automatic_budget_s`);
+2. **probe**: the batch deliveries of the tiny epoch give a first per-batch cost ``b`` and
+   per-epoch rest ``a``; one probe epoch then times the sample where batches cost about twice
+   ``a`` (within 30% of the budget), growing 4x per epoch if that was not enough to see ``b``.
+   With ``budget_s=None`` this fixes the budget (:func:`automatic_budget_s`);
 3. **rounds** over three sizes k/4, k/2, k (order reversed every round, so that a slow drift of
    the machine does not masquerade as a size effect), k chosen so that about five rounds fit
-   the budget; it stops when the next epoch would overrun the budget, or early once the
-   prediction is tight enough.
+   the budget (at least 16 batches at the largest, 4 at the smallest); it stops when the next
+   epoch would overrun the budget (after at least one round), or early (after three rounds)
+   once the prediction is tight enough.
 
-Budget rule (``budget_s=None``): 3% of the full run predicted from the probe, at least 2 s and
+Budget rule (``budget_s=None``): 4% of the full run predicted from the probe, at least 2 s and
 at most 60 s. The budget counts everything from the start of the benchmark.
 """
 
@@ -24,20 +26,23 @@ from dataclasses import dataclass
 
 from .measure import EpochRecord
 
-BUDGET_SHARE = 0.03
+BUDGET_SHARE = 0.04
 BUDGET_MIN_S = 2.0
 BUDGET_MAX_S = 60.0
 DEFAULT_SAMPLE_FRACTION = 0.5
 TARGET_ROUNDS = 5
-MIN_ROUNDS = 3
+MIN_ROUNDS = 1
+MIN_ROUNDS_BEFORE_TIGHT = 3
 TIGHT_HALF_WIDTH_REL = 0.01
 """Stop early once the estimated (not assumed) part of the interval is within +-1%."""
 
-WARMUP_BATCHES = 2
+WARMUP_BATCHES = 4
 WARMUP_AGREEMENT_REL = 0.15
 MAX_WARMUP_PROBES = 5
 PROBE_GROWTH = 4
 PROBE_RATIO = 3.0
+MIN_LARGEST_BATCHES = 16
+MIN_SAMPLE_BATCHES = 4
 
 
 def automatic_budget_s(predicted_run_s: float) -> float:
@@ -117,12 +122,44 @@ class Schedule:
     def _probe_step(self, records: Sequence[EpochRecord], elapsed_s: float) -> Step | None:
         tiny = min(WARMUP_BATCHES, self.cap_batches)
         largest = max(records, key=lambda r: (r.sample_batches, r.order))
-        grown_enough = (largest.sample_batches > tiny
-                        and largest.epoch_s >= PROBE_RATIO * self._tiny_epoch_s(records))
-        limit = self.budget_s if self.budget_s is not None else BUDGET_MAX_S
-        if grown_enough or largest.sample_batches >= self.cap_batches or elapsed_s > 0.3 * limit:
+        if largest.sample_batches >= self.cap_batches:
             return None
+        if largest.sample_batches > tiny:
+            grown_enough = largest.epoch_s >= PROBE_RATIO * self._tiny_epoch_s(records)
+            if grown_enough or elapsed_s > 0.3 * self._provisional_budget_s(records):
+                return None
+        rate = self._delivery_rate_s(records)
+        if largest.sample_batches == tiny and rate is not None:
+            # Jump straight to where batches cost about twice the per-epoch rest (so both are
+            # seen), their share capped at a quarter of the budget: one probe epoch instead of
+            # a slow geometric climb.
+            fixed = max(records[-1].epoch_s - rate * records[-1].batches_drawn, 0.0)
+            k = max(2 * max(fixed, 0.01) / rate, PROBE_GROWTH * tiny)
+            k = min(k, max(0.25 * self._provisional_budget_s(records) / rate, PROBE_GROWTH * tiny))
+            return Step(int(min(k, self.cap_batches)), "probe")
         return Step(min(largest.sample_batches * PROBE_GROWTH, self.cap_batches), "probe")
+
+    @staticmethod
+    def _delivery_rate_s(records: Sequence[EpochRecord]) -> float | None:
+        """Seconds per batch inside the latest epoch, from its batch deliveries."""
+        last = records[-1]
+        if last.span_s is None or last.batches_drawn < 3 or last.span_s <= 0:
+            return None
+        return last.span_s / (last.batches_drawn - 1)
+
+    def _provisional_budget_s(self, records: Sequence[EpochRecord]) -> float:
+        if self.budget_s is not None:
+            return self.budget_s
+        fixed_s, per_batch_s = self.rough_line(records)
+        rate = self._delivery_rate_s(records)
+        if rate is not None and self.rough_from_tiny_only(records):
+            fixed_s = max(records[-1].epoch_s - rate * records[-1].batches_drawn, 0.0)
+            per_batch_s = rate
+        return automatic_budget_s(self.epochs * (fixed_s + per_batch_s * self.full_batches))
+
+    def rough_from_tiny_only(self, records: Sequence[EpochRecord]) -> bool:
+        tiny = min(WARMUP_BATCHES, self.cap_batches)
+        return all(r.sample_batches == tiny for r in records)
 
     def _tiny_epoch_s(self, records: Sequence[EpochRecord]) -> float:
         tiny = min(WARMUP_BATCHES, self.cap_batches)
@@ -148,8 +185,9 @@ class Schedule:
         # TARGET_ROUNDS rounds of (k/4 + k/2 + k) batches and three fixed costs fill ~90%.
         per_round = 0.9 * remaining / TARGET_ROUNDS
         k = (per_round - 3 * fixed_s) / (1.75 * per_batch_s) if per_batch_s > 0 else self.cap_batches
-        k = int(min(max(k, 4), self.cap_batches))
-        sizes = sorted({max(1, round(k / 4)), max(1, round(k / 2)), k})
+        k = int(min(max(k, MIN_LARGEST_BATCHES), self.cap_batches))
+        floor = min(MIN_SAMPLE_BATCHES, k)
+        sizes = sorted({max(floor, round(k / 4)), max(floor, round(k / 2)), k})
         if len(sizes) < 3:
             sizes = list(range(1, min(3, self.cap_batches) + 1))
         self.sizes = tuple(sizes)
@@ -157,7 +195,7 @@ class Schedule:
     def _round_step(self, records: Sequence[EpochRecord], elapsed_s: float) -> Step | None:
         assert self.budget_s is not None
         if not self._round:
-            if self._rounds_done >= MIN_ROUNDS and self._precision(records) <= TIGHT_HALF_WIDTH_REL:
+            if self._rounds_done >= MIN_ROUNDS_BEFORE_TIGHT and self._precision(records) <= TIGHT_HALF_WIDTH_REL:
                 self.stop_reason = "the prediction was tight enough"
                 return None
             order = list(self.sizes) if self._rounds_done % 2 == 0 else list(reversed(self.sizes))

@@ -182,3 +182,51 @@ def t_quantile(confidence: float, dof: float) -> float:
 
 def z_quantile(confidence: float) -> float:
     return float(stats.norm.ppf(0.5 + confidence / 2))
+
+
+@dataclass(frozen=True)
+class SplitFit:
+    """Epoch time split by batch deliveries: epoch_s(x) = outside_s + per_batch_s * x.
+
+    ``per_batch_s`` is the pooled rate of batch deliveries inside epochs (first to last batch),
+    ``outside_s`` the mean of what each epoch spent beyond its batches at that rate (loader
+    start-up, validation, checkpoints). Variances are those of the two estimates (s^2).
+    ``outside_slope_p`` tests whether the outside part grows with the sample, which it must not
+    for the split to hold (it does when queued device work drains after the loop).
+    """
+
+    per_batch_s: float
+    per_batch_var: float
+    outside_s: float
+    outside_var: float
+    n: int
+    outside_slope_s: float
+    outside_slope_p: float | None
+
+    def epoch_s(self, x: float) -> float:
+        return self.outside_s + self.per_batch_s * x
+
+    def var_epoch_s(self, x: float) -> float:
+        return self.outside_var + x * x * self.per_batch_var
+
+
+def fit_split(batches: Sequence[int], spans_s: Sequence[float], epochs_s: Sequence[float]) -> SplitFit | None:
+    """Per-batch rate from the span of deliveries, fixed part from the rest (None if too few)."""
+    d = np.asarray(batches, dtype=float)
+    span = np.asarray(spans_s, dtype=float)
+    total = np.asarray(epochs_s, dtype=float)
+    n = d.size
+    if n < 3 or np.any(d < 3):
+        return None
+    intervals = d - 1
+    rate = float(span.sum() / intervals.sum())
+    rates = span / intervals
+    rate_var = float(n / (n - 1) * np.sum(intervals**2 * (rates - rate) ** 2) / intervals.sum() ** 2)
+    outside = total - rate * d
+    outside_mean = float(outside.mean())
+    outside_var = float(outside.var(ddof=1) / n)
+    slope, p_value = 0.0, None
+    if np.unique(d).size >= 2:
+        result = stats.linregress(d, outside)
+        slope, p_value = float(result.slope), float(result.pvalue)
+    return SplitFit(rate, rate_var, outside_mean, outside_var, n, slope, p_value)

@@ -50,6 +50,7 @@ def _runs(measurements: Measurements) -> list[dict[str, Any]]:
             "batches_drawn": [r.batches_drawn for r, _ in pairs],
             "first_batch_s": [r.first_batch_s for r, _ in pairs],
             "batch_s": [list(r.batch_s) for r, _ in pairs],
+            "span_s": [r.span_s for r, _ in pairs],
         })
     return runs
 
@@ -84,6 +85,9 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "runs": _runs(bench),
             "fit": {
                 "model": "epoch_s = intercept_s + per_batch_s * batches",
+                "method": fit.method,
+                "line_intercept_s": fit.line_intercept_s,
+                "line_per_batch_s": fit.line_per_batch_s,
                 "intercept_s": fit.intercept_s,
                 "per_batch_s": fit.per_batch_s,
                 "covariance": [list(row) for row in fit.covariance],
@@ -138,6 +142,7 @@ def _records(runs: list[dict[str, Any]]) -> tuple[tuple[EpochRecord, ...], tuple
                 loader_epoch=int(run["loader_epoch"][i]),
                 first_batch_s=run["first_batch_s"][i],
                 batch_s=tuple(float(v) for v in run["batch_s"][i]),
+                span_s=run.get("span_s", [None] * count)[i],
             ), str(run["role"][i])))
     pairs.sort(key=lambda p: p[0].order)
     return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
@@ -180,6 +185,9 @@ def report_from_dict(data: dict[str, Any]) -> Report:
                 epoch_s=_interval(pred["epoch_s"]),
                 warmup_s=float(pred["warmup_s"]),
                 fit=FitSummary(
+                    method=str(fit.get("method", "epoch-line")),
+                    line_intercept_s=fit.get("line_intercept_s"),
+                    line_per_batch_s=fit.get("line_per_batch_s"),
                     intercept_s=float(fit["intercept_s"]), per_batch_s=float(fit["per_batch_s"]),
                     covariance=tuple(tuple(float(v) for v in row) for row in fit["covariance"]),
                     noise_rel=float(fit["noise_rel"]), dof=int(fit["dof"]),

@@ -43,8 +43,14 @@ class Measurements:
 
 @dataclass(frozen=True)
 class FitSummary:
-    """The fitted line epoch_s = intercept_s + per_batch_s * batches and its uncertainty."""
+    """The model epoch_s = intercept_s + per_batch_s * batches and its uncertainty.
 
+    ``method`` says how it was estimated: "batch-split" (per-batch rate from batch deliveries
+    inside epochs, the rest per epoch) or "epoch-line" (a line through the sample sizes' epoch
+    times); ``line_*`` always hold the line, as a cross-check.
+    """
+
+    method: str
     intercept_s: float
     per_batch_s: float
     covariance: tuple[tuple[float, float], tuple[float, float]]
@@ -55,6 +61,8 @@ class FitSummary:
     trend_rel_per_s: float | None
     trend_p: float | None
     variance_parts_s2: Mapping[str, float]
+    line_intercept_s: float | None = None
+    line_per_batch_s: float | None = None
 
 
 @dataclass(frozen=True)

@@ -61,9 +61,9 @@ def _facts(report: Report) -> Text:
         f"Benchmark: {len(bench.epochs)} timed epochs in {duration(bench.wall_s)} "
         f"({percent(share)} of the predicted run); budget {duration(bench.budget_s)} "
         f"({budget}); stopped because {bench.stop_reason or 'it finished'}.",
-        f"Fit: epoch = {duration(fit.intercept_s)} + {fit.per_batch_s * 1e3:.3f} ms x batches "
-        f"(from {fit.steady_epochs} steady epochs; epoch-to-epoch noise "
-        f"{percent(fit.noise_rel)}).",
+        f"Model ({fit.method}): epoch = {duration(fit.intercept_s)} + "
+        f"{fit.per_batch_s * 1e3:.3f} ms x batches (from {fit.steady_epochs} steady epochs; "
+        f"epoch-to-epoch noise {percent(fit.noise_rel)}).",
     ]
     return Text("\n".join(lines))
 
