@@ -60,3 +60,24 @@ def make_model() -> tuple[nn.Module, torch.optim.Optimizer]:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(1, 4), nn.ReLU(), nn.Linear(4, 3))
     return model, torch.optim.Adam(model.parameters(), lr=0.1)
+
+
+class PerBatchEpoch:
+    """train_epoch whose time passes batch by batch, plus a fixed part after the loop
+    (a validation pass), optionally growing with the batches drawn (queued device work)."""
+
+    def __init__(self, clock: FakeClock, per_batch_s: float, after_loop_s: float, *,
+                 drain_per_batch_s: float = 0.0, warmup_s: float = 0.0) -> None:
+        self.clock, self.per_batch_s, self.after_loop_s = clock, per_batch_s, after_loop_s
+        self.drain_per_batch_s, self.warmup_s = drain_per_batch_s, warmup_s
+        self.calls = 0
+
+    def __call__(self, loader) -> None:
+        if self.calls == 0:
+            self.clock.advance(self.warmup_s)
+        self.calls += 1
+        drawn = 0
+        for _ in loader:
+            drawn += 1
+            self.clock.advance(self.per_batch_s)
+        self.clock.advance(self.after_loop_s + self.drain_per_batch_s * drawn)

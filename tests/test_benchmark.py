@@ -160,3 +160,17 @@ def test_stopping_early_is_warned(clock) -> None:
 
     report = _estimate(clock, epoch, make_loader(), budget_s=5.0)
     assert any("stopped early" in w for w in report.warnings)
+
+
+def test_big_fixed_cost_is_measured_within_a_tight_budget(clock) -> None:
+    from tests.conftest import PerBatchEpoch
+
+    # 2100 batches of 2 ms and 1 s of validation per epoch, 30 epochs: a 156 s run.
+    epoch = PerBatchEpoch(clock, per_batch_s=0.002, after_loop_s=1.0)
+    loader = make_loader(n=21_000, batch_size=10)
+    report = _estimate(clock, epoch, loader, epochs=30)
+    assert report.prediction.fit.method == "batch-split"
+    assert report.prediction.time_s.point == pytest.approx(30 * (1.0 + 0.002 * 2100), rel=0.01)
+    # The probe jumps to a size where batches are seen (not a 4x climb from 4 batches).
+    assert max(r.sample_batches for r in report.benchmark.epochs) >= 200
+    assert report.benchmark.wall_s <= 0.06 * report.prediction.time_s.point

@@ -161,3 +161,46 @@ def test_t_quantile_matches_tables() -> None:
     assert t_quantile(0.95, 1) == pytest.approx(12.706, abs=1e-3)
     assert t_quantile(0.95, 10) == pytest.approx(2.228, abs=1e-3)
     assert z_quantile(0.95) == pytest.approx(1.960, abs=1e-3)
+
+
+def test_split_fit_by_hand() -> None:
+    from greenlove.stats import fit_split
+
+    # rate = (0.2 + 0.4 + 0.8) / (2 + 4 + 8) = 0.1 s per batch; outside = epoch - 0.1 * d = 1.0
+    split = fit_split([3, 5, 9], [0.2, 0.4, 0.8], [1.3, 1.5, 1.9])
+    assert split.per_batch_s == pytest.approx(0.1)
+    assert split.outside_s == pytest.approx(1.0)
+    assert split.per_batch_var == pytest.approx(0.0, abs=1e-15)
+    assert split.outside_var == pytest.approx(0.0, abs=1e-15)
+    assert split.epoch_s(100) == pytest.approx(11.0)
+    assert fit_split([2, 5, 9], [0.1, 0.4, 0.8], [1.2, 1.5, 1.9]) is None  # needs 3 epochs >= 3
+
+
+def _split_records(pairs, drain_per_batch_s=0.0):
+    """(batches, noise) pairs: 0.01 s per batch inside the loop, 2 s after it."""
+    out = []
+    for i, (b, noise) in enumerate(pairs):
+        span = 0.01 * (b - 1) * (1 + noise)
+        epoch = span + 0.01 + 2.0 * (1 + noise) + drain_per_batch_s * b
+        out.append(EpochRecord(order=i, sample_batches=b, sample_size=b, batches_drawn=b,
+                               epoch_s=epoch, started_s=float(i), loader_epoch=1, span_s=span))
+    return out
+
+
+def test_prediction_uses_the_batch_split_for_a_fixed_per_epoch_cost() -> None:
+    rng = np.random.default_rng(0)
+    pairs = [(b, 0.03 * rng.standard_normal()) for b in (4, 8, 16) * 3]
+    prediction = predict_time(_split_records(pairs), full_batches=2000, epochs=10,
+                              warmup_epochs=0)
+    assert prediction.method == "batch-split"
+    # 2000 batches x 0.01 s + 2 s after the loop = 22 s per epoch.
+    assert prediction.epoch_s.point == pytest.approx(22.0, rel=0.03)
+    assert prediction.time_s.low < 220.0 < prediction.time_s.high
+
+
+def test_batch_split_is_rejected_when_the_rest_grows_with_the_sample() -> None:
+    pairs = [(b, 0.0) for b in (4, 8, 16, 32) * 3]
+    prediction = predict_time(_split_records(pairs, drain_per_batch_s=0.005),
+                              full_batches=2000, epochs=10, warmup_epochs=0)
+    assert prediction.method == "epoch-line"
+    assert prediction.epoch_s.point == pytest.approx(2000 * 0.015 + 2.0, rel=1e-3)

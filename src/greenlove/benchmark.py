@@ -253,6 +253,7 @@ class Benchmark:
                     trend_rel_per_s=trend.slope_rel_per_s if trend else None,
                     trend_p=trend.p_value if trend else None,
                     variance_parts_s2=prediction.variance_parts_s2,
+                    autocorrelation_inflation=prediction.autocorrelation_inflation,
                 ),
             ),
             assumptions=_assumptions(),

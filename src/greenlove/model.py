@@ -21,7 +21,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from .measure import EpochRecord
-from .stats import LineFit, SplitFit, Trend, fit_line, fit_split, fit_trend, t_quantile, z_quantile
+from .stats import (
+    LineFit,
+    SplitFit,
+    Trend,
+    fit_line,
+    fit_split,
+    fit_trend,
+    t_quantile,
+    trend_p_value,
+    z_quantile,
+)
 
 DRIFT_REL = 0.02
 """Standard deviation of the machine's slow speed drift over a run, relative (assumption).
@@ -49,6 +59,9 @@ TREND_MIN_REL = 0.03
 
 TREND_MAX_REL = 0.5
 """Cap on how far a detected trend may widen the interval (relative to the point)."""
+
+MAX_AUTOCORRELATION = 0.8
+"""Cap on the lag-1 autocorrelation used to inflate the variance (at most 9x)."""
 
 SHORT_EPOCH_S = 0.01
 """Epochs shorter than this are hard to time against scheduler and timer noise."""
@@ -94,6 +107,7 @@ class TimePrediction:
     roles: tuple[str, ...]        # per record, in record order
     trend: Trend | None
     variance_parts_s2: dict[str, float]   # contribution of each source to Var(total)
+    autocorrelation_inflation: float      # variance factor for epochs that are alike in time
     warnings: tuple[str, ...]
 
 
@@ -221,22 +235,25 @@ def predict_time(
     if loader_excess:
         warmup_s += max(float(np.median(loader_excess)), 0.0)
 
+    # Epoch times on a shared machine come in slow waves: neighbouring epochs are alike, so the
+    # benchmark holds fewer independent looks than epochs. AR(1) inflation of the variance.
+    inflation = _autocorrelation_inflation(records, roles, fit)
     trend = _steady_trend(records, roles, fit)
     trend_rel = 0.0
-    if trend is not None and trend.p_value < 0.01 \
+    if trend is not None and trend_p_value(trend, inflation) < 0.01 \
             and abs(trend.change_over_span_rel) >= TREND_MIN_REL:
-        run_s = warmup_s + epochs * epoch_point
-        trend_rel = min(abs(trend.slope_rel_per_s) * run_s / 2, TREND_MAX_REL)
+        trend_rel = min(abs(trend.change_over_span_rel), TREND_MAX_REL)
         direction = "slower" if trend.slope_rel_per_s > 0 else "faster"
         warnings.append(
             f"Epochs of the same size got {abs(trend.change_over_span_rel):.0%} {direction} over "
-            f"the {trend.span_s:.1f} s benchmark (thermal throttling, memory growth, denormal "
-            "numbers or a busy machine). The full run may keep drifting: the interval is "
-            f"widened by {trend_rel:.0%}."
+            f"the {trend.span_s:.1f} s benchmark (a busy or throttling machine, memory growth, "
+            "denormal numbers). The interval is widened by that much; if the drift goes on "
+            "through the run, the run will fall outside it."
         )
 
+    var_epoch_param *= inflation
     var_param = epochs**2 * var_epoch_param
-    var_noise = epochs * (fit.noise_rel * epoch_point) ** 2
+    var_noise = epochs * (fit.noise_rel * epoch_point) ** 2 * inflation
     if drift_rel > 0:
         drift_rel = max(drift_rel, DRIFT_PER_NOISE * fit.noise_rel)
     var_drift = (epochs * drift_rel * epoch_point) ** 2
@@ -267,6 +284,7 @@ def predict_time(
         per_batch_s=per_batch_s,
         roles=roles,
         trend=trend,
+        autocorrelation_inflation=inflation,
         variance_parts_s2={"fit": var_param, "epoch_noise": var_noise, "drift": var_drift,
                            "trend": var_trend, "warmup": var_warmup},
         warnings=tuple(warnings),
@@ -285,6 +303,22 @@ def _usable_split(steady: Sequence[EpochRecord], x_full: float, fit: LineFit) ->
     grows = (split.outside_slope_p is not None and split.outside_slope_p < 0.01
              and abs(split.outside_slope_s) * x_full > 0.02 * split.epoch_s(x_full))
     return None if grows else split
+
+
+def _autocorrelation_inflation(records: Sequence[EpochRecord], roles: Sequence[str],
+                               fit: LineFit) -> float:
+    """(1 + rho) / (1 - rho) for the lag-1 autocorrelation rho of steady residuals in time."""
+    resid = [r.epoch_s / fit.epoch_s(r.sample_batches) - 1
+             for r, role in sorted(zip(records, roles), key=lambda p: p[0].order)
+             if role == ROLE_STEADY and fit.epoch_s(r.sample_batches) > 0]
+    if len(resid) < 8:
+        return 1.0
+    values = np.asarray(resid) - np.mean(resid)
+    denominator = float(np.sum(values**2))
+    if denominator <= 0:
+        return 1.0
+    rho = min(max(float(np.sum(values[1:] * values[:-1])) / denominator, 0.0), MAX_AUTOCORRELATION)
+    return (1 + rho) / (1 - rho)
 
 
 def _steady_trend(records: Sequence[EpochRecord], roles: Sequence[str], fit: LineFit) -> Trend | None:
@@ -313,12 +347,12 @@ def _linearity_warnings(fit: LineFit, x_full: float) -> list[str]:
 
 
 def _short_epoch_warnings(steady: Sequence[EpochRecord]) -> list[str]:
-    shortest = min(r.epoch_s for r in steady)
-    if shortest >= SHORT_EPOCH_S:
+    typical = float(np.median([r.epoch_s for r in steady]))
+    if typical >= SHORT_EPOCH_S:
         return []
     return [
-        f"Some sampled epochs took only {shortest * 1e3:.1f} ms, too short to time reliably; "
-        "give the benchmark a larger budget_s or sample_fraction for a tighter estimate."
+        f"The sampled epochs took only {typical * 1e3:.1f} ms (median), too short to time "
+        "reliably; give the benchmark a larger budget_s or sample_fraction for a tighter estimate."
     ]
 
 

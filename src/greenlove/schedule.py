@@ -152,12 +152,12 @@ class Schedule:
             return self.budget_s
         fixed_s, per_batch_s = self.rough_line(records)
         rate = self._delivery_rate_s(records)
-        if rate is not None and self.rough_from_tiny_only(records):
+        if rate is not None and self._rough_from_tiny_only(records):
             fixed_s = max(records[-1].epoch_s - rate * records[-1].batches_drawn, 0.0)
             per_batch_s = rate
         return automatic_budget_s(self.epochs * (fixed_s + per_batch_s * self.full_batches))
 
-    def rough_from_tiny_only(self, records: Sequence[EpochRecord]) -> bool:
+    def _rough_from_tiny_only(self, records: Sequence[EpochRecord]) -> bool:
         tiny = min(WARMUP_BATCHES, self.cap_batches)
         return all(r.sample_batches == tiny for r in records)
 
@@ -195,7 +195,9 @@ class Schedule:
     def _round_step(self, records: Sequence[EpochRecord], elapsed_s: float) -> Step | None:
         assert self.budget_s is not None
         if not self._round:
-            if self._rounds_done >= MIN_ROUNDS_BEFORE_TIGHT and self._precision(records) <= TIGHT_HALF_WIDTH_REL:
+            tight_enough = (self._rounds_done >= MIN_ROUNDS_BEFORE_TIGHT
+                            and self._precision(records) <= TIGHT_HALF_WIDTH_REL)
+            if tight_enough:
                 self.stop_reason = "the prediction was tight enough"
                 return None
             order = list(self.sizes) if self._rounds_done % 2 == 0 else list(reversed(self.sizes))

@@ -175,6 +175,14 @@ def fit_trend(times_s: Sequence[float], resid_rel: Sequence[float]) -> Trend | N
     return Trend(float(result.slope), float(result.stderr), float(result.pvalue), float(np.ptp(t)))
 
 
+def trend_p_value(trend: Trend, inflation: float = 1.0) -> float:
+    """Two-sided p-value of the trend with its standard error inflated for autocorrelation."""
+    if trend.stderr <= 0:
+        return 0.0 if trend.slope_rel_per_s != 0 else 1.0
+    z = abs(trend.slope_rel_per_s) / (trend.stderr * np.sqrt(max(inflation, 1.0)))
+    return float(2 * stats.norm.sf(z))
+
+
 def t_quantile(confidence: float, dof: float) -> float:
     """Two-sided Student t quantile for the given confidence."""
     return float(stats.t.ppf(0.5 + confidence / 2, max(dof, 1)))

@@ -98,6 +98,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
                 "trend_rel_per_s": _finite_or_none(fit.trend_rel_per_s),
                 "trend_p": _finite_or_none(fit.trend_p),
                 "variance_parts_s2": dict(fit.variance_parts_s2),
+                "autocorrelation_inflation": fit.autocorrelation_inflation,
             },
         },
         "prediction": {
@@ -195,6 +196,7 @@ def report_from_dict(data: dict[str, Any]) -> Report:
                     lack_of_fit_p=fit.get("lack_of_fit_p"),
                     trend_rel_per_s=fit.get("trend_rel_per_s"), trend_p=fit.get("trend_p"),
                     variance_parts_s2=dict(fit.get("variance_parts_s2", {})),
+                    autocorrelation_inflation=float(fit.get("autocorrelation_inflation", 1.0)),
                 ),
             ),
             assumptions=data.get("assumptions", {}),

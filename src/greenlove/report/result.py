@@ -63,6 +63,7 @@ class FitSummary:
     variance_parts_s2: Mapping[str, float]
     line_intercept_s: float | None = None
     line_per_batch_s: float | None = None
+    autocorrelation_inflation: float = 1.0
 
 
 @dataclass(frozen=True)

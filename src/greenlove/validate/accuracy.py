@@ -32,6 +32,7 @@ class AccuracyRow:
     high_s: float
     actual_s: float
     repeat_actual_s: tuple[float, ...]    # further full runs, for the floor
+    actual_epoch_s: tuple[float, ...]     # the ground-truth run's epochs, for diagnosis
     benchmark_s: float                    # wall time of the whole estimate() call
     proportional_s: float
     first_epoch_s: float                  # first full epoch x epochs
@@ -107,7 +108,7 @@ def measure_workload(workload: Workload, *, seed: int = 0, scale: str = "full",
         workload=workload.name, family=workload.family, epochs=setup.epochs,
         batches_per_epoch=report.plan.batches_per_epoch,
         predicted_s=pred.point, low_s=pred.low, high_s=pred.high, actual_s=actual_s,
-        repeat_actual_s=repeats, benchmark_s=benchmark_s,
+        repeat_actual_s=repeats, actual_epoch_s=tuple(epoch_s), benchmark_s=benchmark_s,
         proportional_s=proportional_prediction(bench.epochs, bench.roles,
                                                full_batches=report.plan.batches_per_epoch,
                                                epochs=setup.epochs),
