@@ -268,9 +268,9 @@ def _assumptions() -> dict[str, dict[str, Any]]:
     return {
         "drift_rel": {
             "value": DRIFT_REL, "unit": "fraction (1 sd)",
-            "source": "greenlove assumption: two full runs of one training on a shared machine "
-                      "differed by 1-10% in the project's measurements; `greenlove validate "
-                      "--repeat 2` measures it on your machine",
+            "source": "greenlove assumption from its accuracy benchmark: two full runs of one "
+                      "training on a shared 2-core machine differed by 1.7-7% (median), 21% at "
+                      "worst (2026-11-27); `greenlove validate --repeat 2` measures it on yours",
         },
         "drift_per_noise": {
             "value": DRIFT_PER_NOISE, "unit": "fraction of the epoch-to-epoch noise",

@@ -37,6 +37,8 @@ class AccuracyRow:
     proportional_s: float
     first_epoch_s: float                  # first full epoch x epochs
     warnings: tuple[str, ...]
+    method: str = ""                      # how the model was estimated
+    noise_rel: float = 0.0                # epoch-to-epoch noise seen by the benchmark
 
     @property
     def error(self) -> float:
@@ -114,6 +116,8 @@ def measure_workload(workload: Workload, *, seed: int = 0, scale: str = "full",
                                                epochs=setup.epochs),
         first_epoch_s=epoch_s[0] * setup.epochs,
         warnings=report.warnings,
+        method=report.prediction.fit.method,
+        noise_rel=report.prediction.fit.noise_rel,
     )
 
 
