@@ -59,7 +59,7 @@ def small_cnn() -> nn.Module:
 
 
 def build_demo(*, copies: int = 20, epochs: int = 30, batch_size: int = 64, seed: int = 0) -> DemoRun:
-    """About 36,000 digit images, 30 epochs: a run of several minutes on a laptop CPU."""
+    """About 36,000 digit images, 30 epochs: about a minute on this project's 2-core machine."""
     images, labels = digits_tensors(copies, seed)
     torch.manual_seed(seed)
     model = small_cnn()
