@@ -112,8 +112,7 @@ class Benchmark:
         try:
             while (step := schedule.next_step(self._records, clock() - start)) is not None:
                 if step.batches not in loaders:
-                    loaders[step.batches], items = self._sampler.loader_for(step.batches, recorder)
-                    loaders[step.batches]._greenlove_items = items
+                    loaders[step.batches], _ = self._sampler.loader_for(step.batches, recorder)
                 loader = loaders[step.batches]
                 progress.update(clock() - start, schedule.budget_s,
                                 f"{step.phase}: {step.batches} of {shape.full_batches} batches")

@@ -82,6 +82,7 @@ class Schedule:
         self.whole_epochs = full_batches < 3
         if self.whole_epochs:
             self.cap_batches = full_batches
+        self.tiny_batches = min(WARMUP_BATCHES, self.cap_batches)
         self.warmup_epochs = warmup_epochs
         self._precision = precision
         self.sizes: tuple[int, ...] = ()
@@ -105,7 +106,7 @@ class Schedule:
         return self._round_step(records, elapsed_s)
 
     def _warmup_step(self, records: Sequence[EpochRecord]) -> Step | None:
-        tiny = min(WARMUP_BATCHES, self.cap_batches)
+        tiny = self.tiny_batches
         if isinstance(self.warmup_epochs, int):
             wanted = self.warmup_epochs + 1
             return Step(tiny, "warm-up") if len(records) < wanted else None
@@ -120,7 +121,7 @@ class Schedule:
         return Step(tiny, "warm-up")
 
     def _probe_step(self, records: Sequence[EpochRecord], elapsed_s: float) -> Step | None:
-        tiny = min(WARMUP_BATCHES, self.cap_batches)
+        tiny = self.tiny_batches
         largest = max(records, key=lambda r: (r.sample_batches, r.order))
         if largest.sample_batches >= self.cap_batches:
             return None
@@ -158,16 +159,16 @@ class Schedule:
         return automatic_budget_s(self.epochs * (fixed_s + per_batch_s * self.full_batches))
 
     def _rough_from_tiny_only(self, records: Sequence[EpochRecord]) -> bool:
-        tiny = min(WARMUP_BATCHES, self.cap_batches)
+        tiny = self.tiny_batches
         return all(r.sample_batches == tiny for r in records)
 
     def _tiny_epoch_s(self, records: Sequence[EpochRecord]) -> float:
-        tiny = min(WARMUP_BATCHES, self.cap_batches)
+        tiny = self.tiny_batches
         return min(r.epoch_s for r in records if r.sample_batches == tiny)
 
     def rough_line(self, records: Sequence[EpochRecord]) -> tuple[float, float]:
         """(fixed s per epoch, s per batch) from the tiny and the largest sample so far."""
-        tiny = min(WARMUP_BATCHES, self.cap_batches)
+        tiny = self.tiny_batches
         small = self._tiny_epoch_s(records)
         largest = max(records, key=lambda r: (r.sample_batches, r.order))
         if largest.sample_batches <= tiny:

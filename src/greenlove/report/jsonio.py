@@ -109,7 +109,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "assumptions": {k: dict(v) for k, v in report.assumptions.items()},
         "warnings": list(report.warnings),
         "environment": dict(report.environment),
-        **{k: v for k, v in report.extra.items()},
+        **report.extra,
     }
 
 
