@@ -110,6 +110,7 @@ class TimePrediction:
     variance_parts_s2: dict[str, float]   # contribution of each source to Var(total)
     autocorrelation_inflation: float      # variance factor for epochs that are alike in time
     warnings: tuple[str, ...]
+    trend_rel: float = 0.0                # relative widening for a detected trend (0: none)
 
 
 def classify_roles(records: Sequence[EpochRecord], warmup_epochs: int | str) -> tuple[str, ...]:
@@ -252,26 +253,11 @@ def predict_time(
             "through the run, the run will fall outside it."
         )
 
-    var_epoch_param *= inflation
-    var_param = epochs**2 * var_epoch_param
-    var_noise = epochs * (fit.noise_rel * epoch_point) ** 2 * inflation
-    if drift_rel > 0:
-        drift_rel = max(drift_rel, DRIFT_PER_NOISE * fit.noise_rel)
-    var_drift = (epochs * drift_rel * epoch_point) ** 2
-    var_trend = (epochs * trend_rel * epoch_point) ** 2
-    var_warmup = (WARMUP_UNCERTAINTY_REL * warmup_s) ** 2
-    t = t_quantile(confidence, fit.dof)
-    z = z_quantile(confidence)
-    # Estimated parts take Student t on the fit's degrees of freedom; assumed parts take z.
-    half = math.sqrt(t**2 * (var_param + var_noise) + z**2 * (var_drift + var_trend + var_warmup))
-    point = warmup_s + epochs * epoch_point
-    time_s = Interval(point, max(point - half, warmup_s), point + half, confidence)
-
-    epoch_half = math.sqrt(t**2 * (var_epoch_param + (fit.noise_rel * epoch_point) ** 2)
-                           + z**2 * (drift_rel * epoch_point) ** 2)
-    epoch_s = Interval(epoch_point, max(epoch_point - epoch_half, 0.0), epoch_point + epoch_half,
-                       confidence)
-
+    time_s, epoch_s, parts = run_interval(
+        epochs=epochs, epoch_point=epoch_point, var_epoch_param=var_epoch_param,
+        noise_rel=fit.noise_rel, dof=fit.dof, inflation=inflation, drift_rel=drift_rel,
+        trend_rel=trend_rel, warmup=warmup_s, confidence=confidence,
+    )
     warnings += _linearity_warnings(fit, x_full)
     warnings += _short_epoch_warnings(steady)
     return TimePrediction(
@@ -286,10 +272,42 @@ def predict_time(
         roles=roles,
         trend=trend,
         autocorrelation_inflation=inflation,
-        variance_parts_s2={"fit": var_param, "epoch_noise": var_noise, "drift": var_drift,
-                           "trend": var_trend, "warmup": var_warmup},
+        variance_parts_s2=parts,
         warnings=tuple(warnings),
+        trend_rel=trend_rel,
     )
+
+
+def run_interval(*, epochs: int, epoch_point: float, var_epoch_param: float, noise_rel: float,
+                 dof: int, inflation: float, drift_rel: float, trend_rel: float, warmup: float,
+                 confidence: float) -> tuple[Interval, Interval, dict[str, float]]:
+    """The interval of a run of ``epochs`` epochs of expected cost ``epoch_point`` each plus a
+    one-off ``warmup``, and that of one epoch (any additive quantity: seconds, joules).
+
+    Variance parts: the fitted parameters' uncertainty at the full size (x E^2), epoch-to-epoch
+    noise (x E), the machine's slow drift and a detected trend (x E^2: neither averages out),
+    the warm-up's. Estimated parts take Student t on ``dof``; assumed parts take z.
+    """
+    var_epoch_param *= inflation
+    var_param = epochs**2 * var_epoch_param
+    var_noise = epochs * (noise_rel * epoch_point) ** 2 * inflation
+    if drift_rel > 0:
+        drift_rel = max(drift_rel, DRIFT_PER_NOISE * noise_rel)
+    var_drift = (epochs * drift_rel * epoch_point) ** 2
+    var_trend = (epochs * trend_rel * epoch_point) ** 2
+    var_warmup = (WARMUP_UNCERTAINTY_REL * warmup) ** 2
+    t = t_quantile(confidence, dof)
+    z = z_quantile(confidence)
+    half = math.sqrt(t**2 * (var_param + var_noise) + z**2 * (var_drift + var_trend + var_warmup))
+    point = warmup + epochs * epoch_point
+    total = Interval(point, max(point - half, warmup), point + half, confidence)
+    epoch_half = math.sqrt(t**2 * (var_epoch_param + (noise_rel * epoch_point) ** 2)
+                           + z**2 * (drift_rel * epoch_point) ** 2)
+    epoch = Interval(epoch_point, max(epoch_point - epoch_half, 0.0), epoch_point + epoch_half,
+                     confidence)
+    parts = {"fit": var_param, "epoch_noise": var_noise, "drift": var_drift, "trend": var_trend,
+             "warmup": var_warmup}
+    return total, epoch, parts
 
 
 def _usable_split(steady: Sequence[EpochRecord], x_full: float, fit: LineFit) -> SplitFit | None:
