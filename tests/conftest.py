@@ -81,3 +81,37 @@ class PerBatchEpoch:
             drawn += 1
             self.clock.advance(self.per_batch_s)
         self.clock.advance(self.after_loop_s + self.drain_per_batch_s * drawn)
+
+
+class ConstantPowerMeter:
+    """A meter drawing ``watts`` at all times on ``clock``: as an energy counter (J = W x s)
+    or as a power reading. Its readings lie on a straight line whenever they are taken, so
+    energies read off the sampler's series are exact whatever the thread's timing."""
+
+    def __init__(self, clock, watts: float, *, counter: bool = True, name: str = "fake",
+                 kind: str = "gpu") -> None:
+        self.clock, self.watts, self.counter = clock, watts, counter
+        self.name, self.kind = name, kind
+        self.method = "fake-counter" if counter else "fake-power"
+        self.note = ""
+        self.closed = 0
+
+    def read(self):
+        from greenlove.devices.base import MeterReading
+
+        if self.counter:
+            return MeterReading(energy_j=self.watts * self.clock())
+        return MeterReading(power_w=self.watts)
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def fake_energy(clock, *, idle_s: float = 0.5, interval_s: float = 0.05):
+    """EnergyOptions with a 40 W counter 'GPU' and a 10 W polled 'CPU' on the fake clock."""
+    from greenlove.energy_options import EnergyOptions
+
+    return EnergyOptions(interval_s=interval_s, idle_s=idle_s, meters=(
+        ConstantPowerMeter(clock, 40.0, counter=True, name="GPU 0: fake", kind="gpu"),
+        ConstantPowerMeter(clock, 10.0, counter=False, name="CPU: fake", kind="cpu"),
+    ))

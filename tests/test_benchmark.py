@@ -8,13 +8,14 @@ import pytest
 
 import greenlove
 from greenlove.schedule import BUDGET_MAX_S, BUDGET_MIN_S, BUDGET_SHARE, automatic_budget_s
-from tests.conftest import SimulatedEpoch, make_loader
+from tests.conftest import SimulatedEpoch, fake_energy, make_loader
 
 
 def _estimate(clock, epoch, loader, **kwargs):
     kwargs.setdefault("epochs", 50)
+    kwargs.setdefault("energy", fake_energy(clock))
     return greenlove.estimate(epoch, loader, progress=False, clock=clock,
-                              synchronize=lambda: None, **kwargs)
+                              synchronize=lambda: None, sleep=clock.advance, **kwargs)
 
 
 def test_exact_line_is_recovered_and_extrapolated(clock) -> None:
@@ -115,7 +116,8 @@ def test_non_finite_or_negative_timing_is_an_error(clock, bad) -> None:
 def test_wrapping_style_matches_estimate(clock) -> None:
     epoch = SimulatedEpoch(clock, fixed_s=0.2, per_batch_s=0.01)
     bench = greenlove.Benchmark(make_loader(), epochs=50, budget_s=10.0, progress=False,
-                                clock=clock, synchronize=lambda: None)
+                                clock=clock, synchronize=lambda: None, sleep=clock.advance,
+                                energy=fake_energy(clock))
     for sample_loader in bench:
         epoch(sample_loader)
     report = bench.report()
@@ -134,7 +136,7 @@ def test_sync_called_at_both_edges_of_every_epoch(clock) -> None:
     calls = []
     epoch = SimulatedEpoch(clock, fixed_s=0.1, per_batch_s=0.01)
     greenlove.estimate(epoch, make_loader(), epochs=5, budget_s=5.0, progress=False,
-                       clock=clock, synchronize=lambda: calls.append(clock()))
+                       clock=clock, synchronize=lambda: calls.append(clock()), energy=False)
     assert len(calls) == 2 * epoch.calls
 
 

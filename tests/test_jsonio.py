@@ -9,7 +9,7 @@ import pytest
 
 import greenlove
 from greenlove.report.jsonio import SCHEMA_VERSION, report_from_dict
-from tests.conftest import SimulatedEpoch, make_loader
+from tests.conftest import SimulatedEpoch, fake_energy, make_loader
 
 GOLDEN = Path(__file__).parent / "data" / "report_schema1.json"
 
@@ -18,7 +18,8 @@ GOLDEN = Path(__file__).parent / "data" / "report_schema1.json"
 def report(clock):
     epoch = SimulatedEpoch(clock, fixed_s=0.2, per_batch_s=0.01, noise_rel=0.02, seed=4)
     return greenlove.estimate(epoch, make_loader(), epochs=20, budget_s=6.0, progress=False,
-                              clock=clock, synchronize=lambda: None)
+                              clock=clock, synchronize=lambda: None, sleep=clock.advance,
+                              energy=fake_energy(clock))
 
 
 def test_round_trip(report, tmp_path) -> None:
@@ -40,6 +41,12 @@ def test_contract_fields(report) -> None:
     assert isinstance(data["assumptions"], dict) and isinstance(data["warnings"], list)
     for name, entry in data["assumptions"].items():
         assert entry.get("source"), name
+    assert set(data["prediction"]["energy_kwh"]) == {"point", "low", "high", "confidence"}
+    devices = data["measurement"]["devices"]
+    assert [d["method"] for d in devices] == ["fake-counter", "fake-power"]
+    assert all(len(d["epoch_energy_j"]) == len(report.benchmark.epochs) for d in devices)
+    assert all(len(d["timeline"]["t_s"]) == len(d["timeline"]["power_w"]) > 0 for d in devices)
+    assert all(len(run["energy_j"]) == len(run["epoch_s"]) for run in runs)
 
 
 def test_golden_schema1_file_loads() -> None:
@@ -49,6 +56,7 @@ def test_golden_schema1_file_loads() -> None:
         loaded.prediction.time_s.high
     assert len(loaded.benchmark.epochs) == 22
     assert loaded.benchmark.roles[0] == "warmup"
+    assert loaded.prediction.energy is None and loaded.benchmark.energy is None  # predates energy
     assert "Predicted full run" in str(loaded)
     # Writing it again keeps every field it had (add freely, never rename).
     original = json.loads(GOLDEN.read_text())

@@ -7,6 +7,7 @@ iterator with the user's ``train_epoch``; users who keep their own loop iterate 
 from __future__ import annotations
 
 import math
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -16,6 +17,16 @@ from torch.utils.data import DataLoader
 
 from . import options
 from ._version import __version__
+from .devices.base import Meter
+from .devices.discover import discover_meters
+from .energy_model import (
+    EnergyMeasurement,
+    EnergyPrediction,
+    measure_energy,
+    measurement_warnings,
+    predict_energy,
+)
+from .energy_options import IDLE_BUDGET_SHARE, EnergyOptions, check_energy
 from .environment import describe_environment
 from .errors import BenchmarkError
 from .measure import (
@@ -27,6 +38,7 @@ from .measure import (
     synchronize_devices,
 )
 from .model import DRIFT_PER_NOISE, DRIFT_REL, WARMUP_UNCERTAINTY_REL, TimePrediction, predict_time
+from .power_sampler import DeviceTrace, PowerSampler
 from .progress import ProgressDisplay, make_progress
 from .report.result import FitSummary, Measurements, Prediction, Report, RunPlan
 from .restore import UserState
@@ -60,8 +72,10 @@ class Benchmark:
         seed: int = 0,
         progress: bool | ProgressDisplay = True,
         steps_per_epoch: int | None = None,
+        energy: bool | EnergyOptions | None = None,
         clock: Clock | None = None,
         synchronize: Callable[[], None] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self._loader = options.check_loader(loader)
         self.epochs = options.check_epochs(epochs)
@@ -76,6 +90,13 @@ class Benchmark:
         self._clock = clock or default_clock()
         self._sync = synchronize or synchronize_devices
         self._progress = make_progress(progress)
+        self._energy = check_energy(energy)
+        self._sleep = sleep or time.sleep
+        self._traces: tuple[DeviceTrace, ...] = ()
+        self._meters: tuple[Meter, ...] = ()
+        self._fallbacks: tuple[str, ...] = ()
+        self._idle_window_s: tuple[float, float] | None = None
+        self._origin_s = math.nan
         self._records: list[EpochRecord] = []
         self._schedule: Schedule | None = None
         self._state = "new"          # new -> running -> finished | interrupted
@@ -108,8 +129,11 @@ class Benchmark:
             precision=self._precision,
         )
         completed = False
-        progress.start()
+        power: PowerSampler | None = None
         try:
+            power = self._start_sampler(start)
+            progress.start()
+            self._idle_baseline(power, start)
             while (step := schedule.next_step(self._records, clock() - start)) is not None:
                 if step.batches not in loaders:
                     loaders[step.batches], _ = self._sampler.loader_for(step.batches, recorder)
@@ -130,12 +154,43 @@ class Benchmark:
         finally:
             self._state = "finished" if completed else "interrupted"
             try:
+                if power is not None:
+                    power.stop()
+                    self._traces = power.traces()
                 progress.stop()
                 for sampled in loaders.values():
                     shutdown_workers(sampled)
             finally:
                 state.apply()
                 self._wall_s = clock() - start
+
+    def _start_sampler(self, start: float) -> PowerSampler | None:
+        self._origin_s = start
+        if self._energy is None:
+            return None
+        if self._energy.meters is not None:
+            meters, self._fallbacks = list(self._energy.meters), ()
+        else:
+            found = discover_meters()
+            meters, self._fallbacks = list(found.meters), found.fallbacks
+        self._meters = tuple(meters)
+        return PowerSampler(meters, interval_s=self._energy.interval_s, clock=self._clock).start()
+
+    def _idle_baseline(self, power: PowerSampler | None, start: float) -> None:
+        """A short idle reading before the first epoch: what the machine draws doing nothing."""
+        if power is None or self._energy is None:
+            return
+        idle_s = self._energy.idle_s
+        if self._budget_s is not None:
+            idle_s = min(idle_s, IDLE_BUDGET_SHARE * self._budget_s)
+        if idle_s <= 0:
+            return
+        self._progress.update(self._clock() - start, self._budget_s, "idle baseline (energy)")
+        t0 = self._clock()
+        self._sleep(idle_s)
+        power.sample_once()
+        t1 = self._clock()
+        self._idle_window_s = (t0 - start, t1 - start)
 
     def _record(self, batches: int, loader: SampledLoader, recorder: BatchRecorder, t0: float,
                 t1: float, start: float, loader_epoch: int) -> EpochRecord:
@@ -219,6 +274,7 @@ class Benchmark:
                 "batches offered. greenlove assumes an epoch goes over the whole loader; if yours "
                 "stops after a fixed number of steps, the prediction overstates the full run."
             )
+        energy_measured, energy_predicted = self._energy_results(prediction, warnings)
         fit = prediction.fit
         trend = prediction.trend
         return Report(
@@ -236,7 +292,7 @@ class Benchmark:
                 stop_reason=schedule.stop_reason or ("left early" if self._state == "interrupted"
                                                      else "it finished"),
                 seed=self._seed, warmup_epochs=self._warmup_epochs, confidence=self._confidence,
-                epochs=tuple(self._records), roles=prediction.roles,
+                epochs=tuple(self._records), roles=prediction.roles, energy=energy_measured,
             ),
             prediction=Prediction(
                 time_s=prediction.time_s, epoch_s=prediction.epoch_s,
@@ -254,13 +310,43 @@ class Benchmark:
                     variance_parts_s2=prediction.variance_parts_s2,
                     autocorrelation_inflation=prediction.autocorrelation_inflation,
                 ),
+                energy=energy_predicted,
             ),
-            assumptions=_assumptions(),
+            assumptions={**_assumptions(), **self._meter_assumptions()},
             warnings=tuple(warnings),
             environment=describe_environment(),
             created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             greenlove_version=__version__,
         )
+
+
+    def _energy_results(self, prediction: TimePrediction, warnings: list[str]
+                        ) -> tuple[EnergyMeasurement | None, EnergyPrediction | None]:
+        if self._energy is None:
+            return None, None
+        measured = measure_energy(
+            self._traces, self._records, prediction.roles, origin_s=self._origin_s,
+            idle_window_s=self._idle_window_s, interval_s=self._energy.interval_s,
+            fallbacks=self._fallbacks,
+        )
+        warnings += measurement_warnings(measured, self._records)
+        predicted = predict_energy(measured, self._records, prediction,
+                                   full_batches=self._sampler.shape.full_batches,
+                                   epochs=self.epochs, confidence=self._confidence,
+                                   drift_rel=DRIFT_REL)
+        if predicted is None:
+            warnings.append("No device's energy could be measured or estimated, so the report "
+                            "has no energy prediction.")
+        else:
+            warnings += predicted.warnings
+        return measured, predicted
+
+    def _meter_assumptions(self) -> dict[str, dict[str, Any]]:
+        """Constants the estimating meters used (TDP, W per GB), each with its source."""
+        found: dict[str, dict[str, Any]] = {}
+        for meter in self._meters:
+            found.update(getattr(meter, "assumptions", lambda: {})())
+        return found
 
 
 def _assumptions() -> dict[str, dict[str, Any]]:
@@ -300,8 +386,10 @@ def estimate(
     seed: int = 0,
     progress: bool | ProgressDisplay = True,
     steps_per_epoch: int | None = None,
+    energy: bool | EnergyOptions | None = None,
     clock: Clock | None = None,
     synchronize: Callable[[], None] | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> Report:
     """Predict what ``epochs`` epochs of ``train_epoch(loader)`` will take.
 
@@ -313,8 +401,8 @@ def estimate(
     bench = Benchmark(
         loader, epochs=epochs, restore=restore, budget_s=budget_s,
         sample_fraction=sample_fraction, warmup_epochs=warmup_epochs, confidence=confidence,
-        seed=seed, progress=progress, steps_per_epoch=steps_per_epoch, clock=clock,
-        synchronize=synchronize,
+        seed=seed, progress=progress, steps_per_epoch=steps_per_epoch, energy=energy,
+        clock=clock, synchronize=synchronize, sleep=sleep,
     )
     iteration = iter(bench)
     try:

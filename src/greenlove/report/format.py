@@ -26,3 +26,16 @@ def duration(seconds: float) -> str:
 
 def percent(fraction: float, digits: int = 1) -> str:
     return "n/a" if not math.isfinite(fraction) else f"{fraction * 100:.{digits}f}%"
+
+
+def energy(kwh: float) -> str:
+    """'12.3 Wh' below 1 kWh, '4.56 kWh' above (a unit always shown)."""
+    if not math.isfinite(kwh):
+        return "n/a"
+    if abs(kwh) < 1:
+        return f"{kwh * 1e3:.3g} Wh"
+    return f"{kwh:.3g} kWh"
+
+
+def power(watts: float | None) -> str:
+    return "n/a" if watts is None or not math.isfinite(watts) else f"{watts:.3g} W"

@@ -3,7 +3,10 @@
 Schema history (add fields freely; never rename or remove one):
 
 * 1 (greenlove 0.1): plan, benchmark (raw epoch times of every sample size under ``runs``),
-  prediction.time_s, assumptions, warnings, environment.
+  prediction.time_s, assumptions, warnings, environment. Added within 1: ``measurement`` (each
+  power source, its method, idle baseline, per-epoch energy, power timeline), ``runs[].energy_j``,
+  ``prediction.energy_kwh`` and ``prediction.energy``; files without them read as "energy not
+  measured".
 
 A file of an older schema is upgraded step by step by ``_UPGRADES`` before it is read; a file
 of a newer schema than this greenlove knows is refused with a clear error.
@@ -17,6 +20,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..energy_model import (
+    DeviceEnergy,
+    DevicePrediction,
+    EnergyMeasurement,
+    EnergyPrediction,
+)
 from ..errors import SchemaError
 from ..measure import EpochRecord
 from ..model import Interval
@@ -52,7 +61,48 @@ def _runs(measurements: Measurements) -> list[dict[str, Any]]:
             "batch_s": [list(r.batch_s) for r, _ in pairs],
             "span_s": [r.span_s for r, _ in pairs],
         })
+        if measurements.energy is not None:
+            runs[-1]["energy_j"] = [measurements.energy.epoch_total_j(r.order) for r, _ in pairs]
     return runs
+
+
+def _measurement(energy: EnergyMeasurement | None) -> dict[str, Any] | None:
+    if energy is None:
+        return None
+    return {
+        "sampler_interval_s": energy.interval_s,
+        "idle_window_s": list(energy.idle_window_s) if energy.idle_window_s else None,
+        "fallbacks": list(energy.fallbacks),
+        "devices": [{
+            "name": d.name, "kind": d.kind, "method": d.method, "note": d.note,
+            "idle_power_w": d.idle_power_w, "mean_power_w": d.mean_power_w, "ended": d.ended,
+            "epoch_energy_j": list(d.epoch_energy_j),
+            "timeline": {"t_s": list(d.timeline_s), "power_w": list(d.timeline_w)},
+        } for d in energy.devices],
+    }
+
+
+def _energy_prediction(energy: EnergyPrediction | None) -> dict[str, Any] | None:
+    if energy is None:
+        return None
+    return {
+        "method": energy.method,
+        "model": "energy_j = fixed_j + per_batch_j * batches per epoch, warm-up added once",
+        "epoch_kwh": energy.epoch_kwh.to_dict(),
+        "warmup_kwh": energy.warmup_kwh,
+        "fixed_j": energy.fixed_j,
+        "per_batch_j": energy.per_batch_j,
+        "mean_power_w": energy.mean_power_w,
+        "idle_power_w": energy.idle_power_w,
+        "idle_share": energy.idle_share,
+        "variance_parts_j2": dict(energy.variance_parts_j2),
+        "warnings": list(energy.warnings),
+        "devices": [{
+            "name": d.name, "kind": d.kind, "method": d.method,
+            "energy_kwh": _finite_or_none(d.energy_kwh),
+            "mean_power_w": d.mean_power_w, "idle_power_w": d.idle_power_w,
+        } for d in energy.devices],
+    }
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
@@ -105,7 +155,10 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "time_s": pred.time_s.to_dict(),
             "epoch_s": pred.epoch_s.to_dict(),
             "warmup_s": pred.warmup_s,
+            "energy_kwh": pred.energy.energy_kwh.to_dict() if pred.energy else None,
+            "energy": _energy_prediction(pred.energy),
         },
+        "measurement": _measurement(bench.energy),
         "assumptions": {k: dict(v) for k, v in report.assumptions.items()},
         "warnings": list(report.warnings),
         "environment": dict(report.environment),
@@ -150,7 +203,46 @@ def _records(runs: list[dict[str, Any]]) -> tuple[tuple[EpochRecord, ...], tuple
 
 
 _KNOWN_TOP = {"schema_version", "greenlove_version", "created_at", "plan", "benchmark",
-              "prediction", "assumptions", "warnings", "environment"}
+              "prediction", "assumptions", "warnings", "environment", "measurement"}
+
+
+def _read_measurement(data: dict[str, Any] | None) -> EnergyMeasurement | None:
+    if data is None:
+        return None
+    idle = data.get("idle_window_s")
+    return EnergyMeasurement(
+        interval_s=float(data["sampler_interval_s"]),
+        idle_window_s=(float(idle[0]), float(idle[1])) if idle else None,
+        fallbacks=tuple(str(f) for f in data.get("fallbacks", ())),
+        devices=tuple(DeviceEnergy(
+            name=str(d["name"]), kind=str(d["kind"]), method=str(d["method"]),
+            note=str(d.get("note", "")), idle_power_w=d.get("idle_power_w"),
+            mean_power_w=d.get("mean_power_w"), ended=d.get("ended"),
+            epoch_energy_j=tuple(None if v is None else float(v) for v in d["epoch_energy_j"]),
+            timeline_s=tuple(float(v) for v in d["timeline"]["t_s"]),
+            timeline_w=tuple(float(v) for v in d["timeline"]["power_w"]),
+        ) for d in data["devices"]),
+    )
+
+
+def _read_energy_prediction(pred: dict[str, Any]) -> EnergyPrediction | None:
+    data = pred.get("energy")
+    if not data or not pred.get("energy_kwh"):
+        return None
+    return EnergyPrediction(
+        energy_kwh=_interval(pred["energy_kwh"]), epoch_kwh=_interval(data["epoch_kwh"]),
+        warmup_kwh=float(data["warmup_kwh"]), method=str(data["method"]),
+        fixed_j=float(data["fixed_j"]), per_batch_j=float(data["per_batch_j"]),
+        mean_power_w=float(data["mean_power_w"]), idle_power_w=data.get("idle_power_w"),
+        idle_share=data.get("idle_share"),
+        variance_parts_j2=dict(data.get("variance_parts_j2", {})),
+        warnings=tuple(data.get("warnings", ())),
+        devices=tuple(DevicePrediction(
+            name=str(d["name"]), kind=str(d["kind"]), method=str(d["method"]),
+            energy_kwh=math.nan if d.get("energy_kwh") is None else float(d["energy_kwh"]),
+            mean_power_w=d.get("mean_power_w"), idle_power_w=d.get("idle_power_w"),
+        ) for d in data.get("devices", ())),
+    )
 
 
 def report_from_dict(data: dict[str, Any]) -> Report:
@@ -180,6 +272,7 @@ def report_from_dict(data: dict[str, Any]) -> Report:
                 budget_rule=str(bench["budget_rule"]), stop_reason=str(bench["stop_reason"]),
                 seed=int(bench["seed"]), warmup_epochs=bench["warmup_epochs"],
                 confidence=float(bench["confidence"]), epochs=records, roles=roles,
+                energy=_read_measurement(data.get("measurement")),
             ),
             prediction=Prediction(
                 time_s=_interval(pred["time_s"]),
@@ -198,6 +291,7 @@ def report_from_dict(data: dict[str, Any]) -> Report:
                     variance_parts_s2=dict(fit.get("variance_parts_s2", {})),
                     autocorrelation_inflation=float(fit.get("autocorrelation_inflation", 1.0)),
                 ),
+                energy=_read_energy_prediction(pred),
             ),
             assumptions=data.get("assumptions", {}),
             warnings=tuple(data.get("warnings", ())),

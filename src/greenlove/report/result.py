@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..energy_model import EnergyMeasurement, EnergyPrediction
 from ..measure import EpochRecord
 from ..model import Interval
 
@@ -39,6 +40,7 @@ class Measurements:
     confidence: float
     epochs: tuple[EpochRecord, ...]
     roles: tuple[str, ...]
+    energy: EnergyMeasurement | None = None   # None: energy was not measured (energy=False)
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Prediction:
     epoch_s: Interval
     warmup_s: float
     fit: FitSummary
+    energy: EnergyPrediction | None = None
 
 
 @dataclass(frozen=True)

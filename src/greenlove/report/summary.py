@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .format import duration, percent
+from .format import duration, energy, percent, power
 from .result import Report
 
 
@@ -27,7 +27,45 @@ def _prediction_table(report: Report) -> Table:
     table.add_row(f"one epoch ({plan.batches_per_epoch} batches)", duration(e.point),
                   f"{duration(e.low)} – {duration(e.high)}")
     table.add_row("one-off warm-up (added once)", duration(pred.warmup_s), "")
+    if pred.energy is not None:
+        en = pred.energy.energy_kwh
+        table.add_row(f"energy, {plan.epochs} epochs ({pred.energy.method})", energy(en.point),
+                      f"{energy(en.low)} – {energy(en.high)}")
     return table
+
+
+def _energy_table(report: Report) -> Table | None:
+    measured = report.benchmark.energy
+    if measured is None:
+        return None
+    table = Table(title="Power sources", title_justify="left", show_edge=False)
+    table.add_column("device")
+    table.add_column("method")
+    table.add_column("mean power", justify="right")
+    table.add_column("idle", justify="right")
+    table.add_column("predicted energy", justify="right")
+    predicted = {d.name: d for d in report.prediction.energy.devices} \
+        if report.prediction.energy else {}
+    for device in measured.devices:
+        share = predicted.get(device.name)
+        table.add_row(device.name, device.method, power(device.mean_power_w),
+                      power(device.idle_power_w),
+                      energy(share.energy_kwh) if share else "not measured")
+    return table
+
+
+def _energy_facts(report: Report) -> list[str]:
+    pred = report.prediction.energy
+    if pred is None:
+        return []
+    lines = [f"Energy: mean draw {power(pred.mean_power_w)} while training."]
+    if pred.idle_share is not None:
+        lines[0] += (f" Idle draw {power(pred.idle_power_w)}: {percent(pred.idle_share, 0)} of the "
+                     "predicted energy is what the machine would draw doing nothing.")
+    notes = {d.method: d.note for d in report.benchmark.energy.devices if d.note} \
+        if report.benchmark.energy else {}
+    lines += [f"{method}: {note}" for method, note in notes.items()]
+    return lines
 
 
 def _measured_table(report: Report) -> Table:
@@ -65,12 +103,16 @@ def _facts(report: Report) -> Text:
         f"{fit.per_batch_s * 1e3:.3f} ms x batches (from {fit.steady_epochs} steady epochs; "
         f"epoch-to-epoch noise {percent(fit.noise_rel)}).",
     ]
+    lines += _energy_facts(report)
     return Text("\n".join(lines))
 
 
 def renderable(report: Report) -> Panel:
-    parts: list = [_prediction_table(report), Text(""), _measured_table(report), Text(""),
-                   _facts(report)]
+    parts: list = [_prediction_table(report), Text(""), _measured_table(report), Text("")]
+    energy_table = _energy_table(report)
+    if energy_table is not None:
+        parts += [energy_table, Text("")]
+    parts.append(_facts(report))
     if report.warnings:
         parts.append(Text(""))
         for warning in report.warnings:
