@@ -3,6 +3,7 @@
     greenlove demo [--out DIR]           predict a built-in CNN training, write DIR/greenlove.json
     greenlove show FILE                  print a saved report
     greenlove validate [--quick]         the accuracy benchmark on the built-in workloads
+    greenlove overhead                   what the power sampler costs a training step
 """
 
 from __future__ import annotations
@@ -62,7 +63,35 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--workloads", nargs="+", default=None, help="names (default: all)")
     validate.add_argument("--json", type=Path, default=None, help="also write rows as JSON")
     validate.add_argument("--markdown", type=Path, default=None, help="also write a Markdown table")
+
+    overhead = commands.add_parser("overhead", help="step time with the power sampler on vs off")
+    overhead.add_argument("--pairs", type=_positive_int, default=100, help="ABBA block pairs")
+    overhead.add_argument("--steps", type=_positive_int, default=100, help="steps per block")
+    overhead.add_argument("--interval", type=_positive_float, default=None,
+                          help="sampler interval in seconds (default: greenlove's default)")
     return parser
+
+
+def _overhead(args: argparse.Namespace, console: Console) -> int:
+    from .power_sampler import DEFAULT_INTERVAL_S
+    from .validate.overhead import measure_overhead
+
+    interval = args.interval or DEFAULT_INTERVAL_S
+    console.print(f"greenlove overhead: {args.pairs} ABBA block pairs of {args.steps} training "
+                  f"steps, sampler interval {interval * 1e3:.0f} ms")
+    result = measure_overhead(pairs=args.pairs, steps_per_block=args.steps, interval_s=interval)
+    for meter in result.meters:
+        console.print(f"  meter: {meter}")
+    low, high = result.ratio_iqr
+    ci_low, ci_high = result.ratio_ci()
+    console.print(f"  step time, sampler off: {result.step_off_s * 1e3:.3f} ms (median of blocks)")
+    console.print(f"  step time, sampler on:  {result.step_on_s * 1e3:.3f} ms")
+    console.print(f"  on/off ratio: {result.ratio:.4f} (median of {len(result.ratios)} pairs; "
+                  f"IQR {low:.4f} - {high:.4f}) = {result.ratio - 1:+.2%} step time")
+    console.print(f"  95% interval of the median ratio: {ci_low:.4f} - {ci_high:.4f}")
+    console.print(f"  one reading of every meter: {result.read_s * 1e6:.0f} us, i.e. the sampler "
+                  f"thread is busy {result.duty:.3%} of the time at this interval")
+    return 0
 
 
 def _demo(args: argparse.Namespace, console: Console) -> int:
@@ -122,7 +151,7 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(highlight=False)
-    handlers = {"demo": _demo, "show": _show, "validate": _validate}
+    handlers = {"demo": _demo, "show": _show, "validate": _validate, "overhead": _overhead}
     try:
         return handlers[args.command](args, console)
     except (GreenloveError, FileNotFoundError, ValueError) as error:
