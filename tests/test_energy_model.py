@@ -106,3 +106,23 @@ def test_nothing_measured_gives_no_energy_prediction() -> None:
         _device("GPU 0", [None] * len(records), ended="no permission"),))
     assert predict_energy(measured, records, time, full_batches=1000, epochs=10,
                           confidence=0.95, drift_rel=0.04) is None
+
+
+def test_epochs_shorter_than_a_few_readings_use_mean_power_times_time() -> None:
+    records = _records()       # epochs of 0.35-1.1 s
+    time = predict_time(records, full_batches=1000, epochs=10)
+    # 100 W with +-10% scatter between epochs; readings every second: < 5 per epoch.
+    scatter = [1.1, 0.9] * (len(records) // 2)
+    gpu = [100.0 * f * r.epoch_s for r, f in zip(records, scatter)]
+    measured = EnergyMeasurement(interval_s=1.0, idle_window_s=None, fallbacks=(), devices=(
+        _device("GPU 0", gpu),))
+    energy = predict_energy(measured, records, time, full_batches=1000, epochs=10,
+                            confidence=0.95, drift_rel=0.04)
+    assert energy.method == "mean-power-x-time"
+    assert energy.warnings == ()           # a sound method here, not a failure
+    mean_w = sum(gpu) / sum(r.epoch_s for r in records)
+    assert energy.energy_kwh.point == pytest.approx(mean_w * time.time_s.point / J_PER_KWH)
+    # The power's own uncertainty widens the interval beyond the time interval's.
+    assert energy.energy_kwh.high * J_PER_KWH > mean_w * time.time_s.high
+    assert energy.energy_kwh.low * J_PER_KWH < mean_w * time.time_s.low
+    assert energy.variance_parts_j2["power"] > 0

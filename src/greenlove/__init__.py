@@ -8,9 +8,10 @@ Importing greenlove probes no hardware and makes no network call.
 
 from ._version import __version__
 from .benchmark import Benchmark, estimate
+from .energy_options import EnergyOptions
 from .errors import BenchmarkError, GreenloveError, SchemaError
 from .report import Report
 from .report.jsonio import load_report as load
 
-__all__ = ["Benchmark", "BenchmarkError", "GreenloveError", "Report", "SchemaError",
-           "__version__", "estimate", "load"]
+__all__ = ["Benchmark", "BenchmarkError", "EnergyOptions", "GreenloveError", "Report",
+           "SchemaError", "__version__", "estimate", "load"]

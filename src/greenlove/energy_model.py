@@ -18,9 +18,14 @@ import numpy as np
 from .measure import EpochRecord
 from .model import ROLE_LOADER_START, ROLE_STEADY, ROLE_WARMUP, Interval, TimePrediction, run_interval
 from .power_sampler import DeviceTrace
-from .stats import fit_line
+from .stats import fit_line, z_quantile
 
 J_PER_KWH = 3.6e6
+
+MIN_INTERVALS_PER_EPOCH = 5
+"""The energy line is fitted only when steady epochs last this many sampler intervals;
+shorter epochs use mean power x predicted time (their single epochs' energies are mostly
+interpolation between readings)."""
 TIMELINE_POINTS = 240
 
 
@@ -175,7 +180,10 @@ def predict_energy(
     x_full = float(full_batches)
 
     fit = None
-    if len(steady) >= 3:
+    seconds = [records[i].epoch_s for i in steady]
+    long_enough = bool(seconds) and float(np.median(seconds)) >= MIN_INTERVALS_PER_EPOCH \
+        * measurement.interval_s
+    if len(steady) >= 3 and long_enough:
         fit = fit_line([records[i].sample_batches for i in steady], [totals[i] for i in steady])
         if fit.epoch_s(x_full) <= 0 or fit.slope_s < 0:
             fit = None
@@ -195,17 +203,20 @@ def predict_energy(
         )
     else:
         method = "mean-power-x-time"
-        warnings.append(
-            "Too few epochs had every device's energy to fit energy against sample size: the "
-            f"energy is the measured mean power ({mean_w:.3g} W) times the predicted time."
-        )
+        if len(steady) < 3:
+            warnings.append(
+                "Too few epochs had every device's energy to fit energy against sample size: "
+                f"the energy is the measured mean power ({mean_w:.3g} W) times the predicted time."
+            )
+        # Epochs shorter than a few sampler intervals each see one or two readings: their own
+        # energies are interpolations, but the mean power over all of them is well measured.
+        power_rel = _power_se_rel(totals, records, steady, measurement.interval_s)
         fixed_j, per_batch_j = mean_w * time.fixed_s, mean_w * time.per_batch_s
         warmup_j = mean_w * time.warmup_s
-        total = Interval(*(mean_w * v for v in (time.time_s.point, time.time_s.low,
-                                                 time.time_s.high)), confidence)
-        epoch = Interval(*(mean_w * v for v in (time.epoch_s.point, time.epoch_s.low,
-                                                 time.epoch_s.high)), confidence)
+        total = _scaled(time.time_s, mean_w, power_rel, confidence)
+        epoch = _scaled(time.epoch_s, mean_w, power_rel, confidence)
         parts = {k: v * mean_w**2 for k, v in time.variance_parts_s2.items()}
+        parts["power"] = (power_rel * total.point) ** 2
 
     energy_kwh = Interval(total.point / J_PER_KWH, total.low / J_PER_KWH, total.high / J_PER_KWH,
                           confidence)
@@ -236,3 +247,29 @@ def _device_shares(measured: Sequence[DeviceEnergy], power_w: Sequence[float],
                          mean_power_w=w or None, idle_power_w=d.idle_power_w)
         for d, s, w in zip(measured, sums, power_w)
     )
+
+
+def _power_se_rel(totals: Sequence[float | None], records: Sequence[EpochRecord],
+                  steady: Sequence[int], interval_s: float) -> float:
+    """Relative standard error of the mean power over the steady epochs.
+
+    Epoch powers within one sampler interval share their readings, so the number of
+    independent looks is at most the steady time over the interval."""
+    powers = [totals[i] / records[i].epoch_s for i in steady
+              if totals[i] is not None and records[i].epoch_s > 0]
+    if len(powers) < 2 or np.mean(powers) <= 0:
+        return 0.0
+    looks = min(len(powers), max(1.0, sum(records[i].epoch_s for i in steady) / interval_s))
+    return float(np.std(powers, ddof=1) / np.mean(powers) / math.sqrt(looks))
+
+
+def _scaled(time_interval: Interval, power_w: float, power_rel: float, confidence: float
+            ) -> Interval:
+    """Power x a time interval, the power's own uncertainty added in quadrature (z)."""
+    point = power_w * time_interval.point
+    if point <= 0:
+        return Interval(point, point, point, confidence)
+    z = z_quantile(confidence)
+    low_rel = math.hypot(1 - time_interval.low / time_interval.point, z * power_rel)
+    high_rel = math.hypot(time_interval.high / time_interval.point - 1, z * power_rel)
+    return Interval(point, max(point * (1 - low_rel), 0.0), point * (1 + high_rel), confidence)
