@@ -15,7 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 from ..benchmark import estimate
+from ..devices.discover import discover_meters
+from ..energy_model import J_PER_KWH
 from ..model import proportional_prediction
+from ..power_sampler import PowerSampler
 from .workloads import WORKLOADS, Workload, get_workload
 
 
@@ -39,6 +42,26 @@ class AccuracyRow:
     warnings: tuple[str, ...]
     method: str = ""                      # how the model was estimated
     noise_rel: float = 0.0                # epoch-to-epoch noise seen by the benchmark
+    # Energy: greenlove's prediction against the same meters read through the full run
+    # (this checks the sampling and the model, not the meters themselves).
+    predicted_kwh: float | None = None
+    low_kwh: float | None = None
+    high_kwh: float | None = None
+    actual_kwh: float | None = None
+    energy_method: str = ""
+    meter_methods: tuple[str, ...] = ()
+
+    @property
+    def energy_error(self) -> float | None:
+        if self.predicted_kwh is None or not self.actual_kwh:
+            return None
+        return self.predicted_kwh / self.actual_kwh - 1
+
+    @property
+    def energy_covered(self) -> bool | None:
+        if self.predicted_kwh is None or self.actual_kwh is None:
+            return None
+        return self.low_kwh <= self.actual_kwh <= self.high_kwh
 
     @property
     def error(self) -> float:
@@ -72,7 +95,8 @@ class AccuracyRow:
         data = asdict(self)
         data.update(error=self.error, covered=self.covered, share=self.share,
                     proportional_error=self.proportional_error,
-                    first_epoch_error=self.first_epoch_error, floor=self.floor)
+                    first_epoch_error=self.first_epoch_error, floor=self.floor,
+                    energy_error=self.energy_error, energy_covered=self.energy_covered)
         return data
 
 
@@ -95,14 +119,21 @@ def measure_workload(workload: Workload, *, seed: int = 0, scale: str = "full",
     report = estimate(setup.train_epoch, setup.loader, epochs=setup.epochs,
                       restore=setup.restore, seed=seed, progress=False)
     benchmark_s = time.perf_counter() - start
-    # Ground truth: the same objects, restored by greenlove, trained for the whole run.
-    run_start = time.perf_counter()
-    epoch_s = []
-    for _ in range(setup.epochs):
-        t0 = time.perf_counter()
-        setup.train_epoch(setup.loader)
-        epoch_s.append(time.perf_counter() - t0)
-    actual_s = time.perf_counter() - run_start
+    # Ground truth: the same objects, restored by greenlove, trained for the whole run, with
+    # the same kind of meters read in the background.
+    sampler = PowerSampler(discover_meters().meters).start()
+    try:
+        run_start = time.perf_counter()
+        epoch_s = []
+        for _ in range(setup.epochs):
+            t0 = time.perf_counter()
+            setup.train_epoch(setup.loader)
+            epoch_s.append(time.perf_counter() - t0)
+        run_end = time.perf_counter()
+    finally:
+        sampler.stop()
+    actual_s = run_end - run_start
+    actual_kwh = _energy_kwh(sampler, run_start, run_end)
     repeats = tuple(_full_run(workload, seed, scale)[0] for _ in range(repeat - 1))
     bench = report.benchmark
     pred = report.prediction.time_s
@@ -118,7 +149,26 @@ def measure_workload(workload: Workload, *, seed: int = 0, scale: str = "full",
         warnings=report.warnings,
         method=report.prediction.fit.method,
         noise_rel=report.prediction.fit.noise_rel,
+        **_energy_fields(report, actual_kwh),
     )
+
+
+def _energy_kwh(sampler: PowerSampler, start_s: float, end_s: float) -> float | None:
+    """Every measured device's energy over [start_s, end_s], or None if one lacks it."""
+    values = [t.energy_between_j(start_s, end_s) for t in sampler.traces() if t.times_s]
+    if not values or any(v is None for v in values):
+        return None
+    return sum(values) / J_PER_KWH
+
+
+def _energy_fields(report, actual_kwh: float | None) -> dict:
+    energy = report.prediction.energy
+    if energy is None:
+        return {}
+    return {"predicted_kwh": energy.energy_kwh.point, "low_kwh": energy.energy_kwh.low,
+            "high_kwh": energy.energy_kwh.high, "actual_kwh": actual_kwh,
+            "energy_method": energy.method,
+            "meter_methods": tuple(d.method for d in energy.devices)}
 
 
 def run_accuracy(names: Sequence[str] | None = None, *, scale: str = "full", repeat: int = 1,
@@ -148,6 +198,10 @@ class AccuracySummary:
     first_epoch_max_abs_error: float
     median_floor: float | None
     max_floor: float | None
+    energy_median_abs_error: float | None = None
+    energy_max_abs_error: float | None = None
+    energy_covered: int = 0
+    energy_workloads: int = 0
 
 
 def summarise(rows: Sequence[AccuracyRow]) -> AccuracySummary:
@@ -167,4 +221,15 @@ def summarise(rows: Sequence[AccuracyRow]) -> AccuracySummary:
         first_epoch_median_abs_error=first[0], first_epoch_max_abs_error=first[1],
         median_floor=statistics.median(floors) if floors else None,
         max_floor=max(floors) if floors else None,
+        **_energy_summary(rows),
     )
+
+
+def _energy_summary(rows: Sequence[AccuracyRow]) -> dict:
+    errors = [abs(r.energy_error) for r in rows if r.energy_error is not None]
+    if not errors:
+        return {}
+    return {"energy_median_abs_error": statistics.median(errors),
+            "energy_max_abs_error": max(errors),
+            "energy_covered": sum(bool(r.energy_covered) for r in rows),
+            "energy_workloads": len(errors)}

@@ -10,7 +10,12 @@ from ..report.format import percent
 from .accuracy import AccuracyRow, AccuracySummary
 
 _HEADERS = ("workload", "epochs", "predicted (s)", "95% interval (s)", "actual (s)", "error",
-            "covered", "benchmark share", "proportional err", "first-epoch err", "repeat diff")
+            "covered", "benchmark share", "proportional err", "first-epoch err", "repeat diff",
+            "energy pred (Wh)", "energy actual (Wh)", "energy err", "energy covered")
+
+
+def _wh(kwh: float | None) -> str:
+    return "—" if kwh is None else f"{kwh * 1e3:.3g}"
 
 
 def _cells(row: AccuracyRow) -> tuple[str, ...]:
@@ -20,6 +25,11 @@ def _cells(row: AccuracyRow) -> tuple[str, ...]:
         f"{row.error:+.1%}", "yes" if row.covered else "NO", percent(row.share),
         f"{row.proportional_error:+.1%}", f"{row.first_epoch_error:+.1%}",
         "—" if row.floor is None else percent(row.floor),
+        "—" if row.predicted_kwh is None else
+        f"{_wh(row.predicted_kwh)} ({_wh(row.low_kwh)} – {_wh(row.high_kwh)})",
+        _wh(row.actual_kwh),
+        "—" if row.energy_error is None else f"{row.energy_error:+.1%}",
+        {None: "—", True: "yes", False: "NO"}[row.energy_covered],
     )
 
 
@@ -47,6 +57,13 @@ def summary_lines(summary: AccuracySummary) -> list[str]:
         lines.append(
             f"machine floor:    two full runs of the same training differed by "
             f"{percent(summary.median_floor)} (median), {percent(summary.max_floor or 0)} (worst)"
+        )
+    if summary.energy_workloads:
+        lines.append(
+            f"energy:           median |error| {percent(summary.energy_median_abs_error or 0)}, "
+            f"worst {percent(summary.energy_max_abs_error or 0)}; interval covered "
+            f"{summary.energy_covered}/{summary.energy_workloads} (against the same meters "
+            "read through the full run)"
         )
     return lines
 
