@@ -115,3 +115,13 @@ def fake_energy(clock, *, idle_s: float = 0.5, interval_s: float = 0.05):
         ConstantPowerMeter(clock, 40.0, counter=True, name="GPU 0: fake", kind="gpu"),
         ConstantPowerMeter(clock, 10.0, counter=False, name="CPU: fake", kind="cpu"),
     ))
+
+
+def fake_clouds(**kwargs):
+    """CloudOptions with a described CPU, so tests skip the 1.5 s measurement of this machine."""
+    from greenlove.compare import CloudOptions
+    from greenlove.local_device import LocalDevice
+
+    device = LocalDevice(name="CPU: fake", kind="cpu", spec=None, achieved_tflops=0.5,
+                         achieved_bandwidth_gbs=20.0, method="measured-cpu-standin", source="test")
+    return CloudOptions(device=device, **kwargs)

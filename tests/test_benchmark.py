@@ -8,12 +8,13 @@ import pytest
 
 import greenlove
 from greenlove.schedule import BUDGET_MAX_S, BUDGET_MIN_S, BUDGET_SHARE, automatic_budget_s
-from tests.conftest import SimulatedEpoch, fake_energy, make_loader
+from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, make_loader
 
 
 def _estimate(clock, epoch, loader, **kwargs):
     kwargs.setdefault("epochs", 50)
     kwargs.setdefault("energy", fake_energy(clock))
+    kwargs.setdefault("clouds", fake_clouds())
     return greenlove.estimate(epoch, loader, progress=False, clock=clock,
                               synchronize=lambda: None, sleep=clock.advance, **kwargs)
 
@@ -117,7 +118,7 @@ def test_wrapping_style_matches_estimate(clock) -> None:
     epoch = SimulatedEpoch(clock, fixed_s=0.2, per_batch_s=0.01)
     bench = greenlove.Benchmark(make_loader(), epochs=50, budget_s=10.0, progress=False,
                                 clock=clock, synchronize=lambda: None, sleep=clock.advance,
-                                energy=fake_energy(clock))
+                                energy=fake_energy(clock), clouds=fake_clouds())
     for sample_loader in bench:
         epoch(sample_loader)
     report = bench.report()

@@ -9,7 +9,7 @@ import pytest
 import greenlove
 from greenlove.energy_model import J_PER_KWH
 from greenlove.energy_options import EnergyOptions
-from tests.conftest import ConstantPowerMeter, SimulatedEpoch, fake_energy, make_loader
+from tests.conftest import ConstantPowerMeter, SimulatedEpoch, fake_clouds, fake_energy, make_loader
 
 
 def _sampler_threads() -> list[threading.Thread]:
@@ -18,6 +18,7 @@ def _sampler_threads() -> list[threading.Thread]:
 
 def _estimate(clock, epoch, **kwargs):
     kwargs.setdefault("energy", fake_energy(clock))
+    kwargs.setdefault("clouds", fake_clouds())
     return greenlove.estimate(epoch, make_loader(), epochs=50, budget_s=10.0, progress=False,
                               clock=clock, synchronize=lambda: None, sleep=clock.advance, **kwargs)
 

@@ -9,7 +9,7 @@ import pytest
 
 import greenlove
 from greenlove.report.jsonio import SCHEMA_VERSION, report_from_dict
-from tests.conftest import SimulatedEpoch, fake_energy, make_loader
+from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, make_loader
 
 GOLDEN = Path(__file__).parent / "data" / "report_schema1.json"
 
@@ -19,7 +19,7 @@ def report(clock):
     epoch = SimulatedEpoch(clock, fixed_s=0.2, per_batch_s=0.01, noise_rel=0.02, seed=4)
     return greenlove.estimate(epoch, make_loader(), epochs=20, budget_s=6.0, progress=False,
                               clock=clock, synchronize=lambda: None, sleep=clock.advance,
-                              energy=fake_energy(clock))
+                              energy=fake_energy(clock), clouds=fake_clouds())
 
 
 def test_round_trip(report, tmp_path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from pathlib import Path
 
 import pytest
@@ -117,7 +118,8 @@ def test_no_guess_uses_the_world_average_labelled(zone_tab, tz_name):
     assert resolved.zone == "WORLD" and resolved.zone_method == "world-average"
     assert resolved.g_co2_per_kwh == 480.0
     assert any("world average" in w for w in resolved.warnings)
-    assert resolved.usd_per_kwh is None and resolved.price_method == "unknown"
+    assert resolved.price_method == "table-median"
+    assert resolved.usd_per_kwh == statistics.median(r.usd_per_kwh for r in PRICES.values())
 
 
 def test_zone_tab_falls_back_to_zone_tab(tmp_path):
@@ -153,7 +155,7 @@ def test_price_world_row_is_used_only_when_the_table_has_one():
     carbon = {**CARBON, "XK": CarbonIntensity("XK", "Kosovo", 700.0, 2023, "test")}
     resolved = resolve(Site(zone="XK"), carbon=carbon, prices=prices)
     assert resolved.usd_per_kwh == 0.15 and resolved.price_method == "world-average"
-    resolved = resolve(Site(zone="XK"), carbon=carbon)
+    resolved = resolve(Site(zone="XK"), carbon=carbon, prices={})
     assert resolved.usd_per_kwh is None and resolved.price_method == "unknown"
     assert any("cost omitted" in w for w in resolved.warnings)
 
@@ -251,7 +253,7 @@ def test_cost_is_energy_times_price_with_the_interval():
 
 
 def test_cost_is_none_when_the_price_is_unknown():
-    assert cost_usd(ENERGY_KWH, resolve(Site(zone="WORLD"))) is None
+    assert cost_usd(ENERGY_KWH, resolve(Site(zone="WORLD"), prices={})) is None
 
 
 def test_co2_is_energy_times_pue_times_intensity():

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 
 from . import options
 from ._version import __version__
+from .compare import CloudOptions, Comparison, build_comparison, check_clouds
 from .devices.base import Meter
 from .devices.discover import discover_meters
 from .energy_model import (
@@ -29,6 +30,7 @@ from .energy_model import (
 from .energy_options import IDLE_BUDGET_SHARE, EnergyOptions, check_energy
 from .environment import describe_environment
 from .errors import BenchmarkError
+from .local_device import LocalDevice, identify_local_device
 from .measure import (
     BatchRecorder,
     Clock,
@@ -44,6 +46,9 @@ from .report.result import FitSummary, Measurements, Prediction, Report, RunPlan
 from .restore import UserState
 from .sample import LoaderSampler, SampledLoader, shutdown_workers
 from .schedule import Schedule, describe_budget_rule
+from .site import Site, check_site, resolve_site
+from .tables import load_gpus
+from .workload_profile import StepProfiler, WorkloadProfile
 
 
 class Benchmark:
@@ -73,6 +78,8 @@ class Benchmark:
         progress: bool | ProgressDisplay = True,
         steps_per_epoch: int | None = None,
         energy: bool | EnergyOptions | None = None,
+        site: Site | None = None,
+        clouds: bool | CloudOptions | None = None,
         clock: Clock | None = None,
         synchronize: Callable[[], None] | None = None,
         sleep: Callable[[float], None] | None = None,
@@ -91,6 +98,12 @@ class Benchmark:
         self._sync = synchronize or synchronize_devices
         self._progress = make_progress(progress)
         self._energy = check_energy(energy)
+        self._site = check_site(site)
+        self._clouds = check_clouds(clouds)
+        self._profile: WorkloadProfile | None = None
+        self._device: LocalDevice | None = None
+        self._compare_notes: list[str] = []
+        self._extras_s: dict[str, float] = {}   # untimed work beyond the epochs: idle baseline...
         self._sleep = sleep or time.sleep
         self._traces: tuple[DeviceTrace, ...] = ()
         self._meters: tuple[Meter, ...] = ()
@@ -134,7 +147,7 @@ class Benchmark:
             power = self._start_sampler(start)
             progress.start()
             self._idle_baseline(power, start)
-            while (step := schedule.next_step(self._records, clock() - start)) is not None:
+            while (step := schedule.next_step(self._records, self._elapsed_s(start))) is not None:
                 if step.batches not in loaders:
                     loaders[step.batches], _ = self._sampler.loader_for(step.batches, recorder)
                 loader = loaders[step.batches]
@@ -151,6 +164,9 @@ class Benchmark:
                                                   served.get(step.batches, 0)))
                 served[step.batches] = served.get(step.batches, 0) + 1
             completed = True
+            if self._clouds is not None:
+                yield from self._profile_step(loaders, recorder, start)
+                self._identify_device(start)
         finally:
             self._state = "finished" if completed else "interrupted"
             try:
@@ -163,6 +179,46 @@ class Benchmark:
             finally:
                 state.apply()
                 self._wall_s = clock() - start
+
+    def _elapsed_s(self, start: float) -> float:
+        """Budget time used. A budget the user gives includes everything; the automatic budget
+        (a share of the run) is for the epochs, so the idle baseline comes on top of it."""
+        idle = self._extras_s.get("idle baseline", 0.0) if self._budget_s is None else 0.0
+        return self._clock() - start - idle
+
+    def _profile_step(self, loaders: dict[int, SampledLoader], recorder: BatchRecorder,
+                      start: float) -> Iterator[DataLoader]:
+        """One more epoch of one batch, untimed, with FLOPs counted (for the cloud roofline)."""
+        assert self._clouds is not None
+        model = options.first_module(self._restore)
+        if model is None:
+            self._compare_notes.append(
+                "No torch.nn.Module in restore=..., so one training step could not be profiled: the "
+                "cloud speed-ups use published ratios and the TFLOPS/bandwidth baseline only.")
+            return
+        self._progress.update(self._clock() - start, None, "profiling one step (FLOPs, untimed)")
+        if 1 not in loaders:
+            loaders[1], _ = self._sampler.loader_for(1, recorder)
+        recorder.reset()
+        profiler = StepProfiler(model, precision=self._clouds.precision, family=self._clouds.family)
+        t0 = self._clock()
+        profiler.start()
+        try:
+            yield loaders[1]
+        finally:
+            profiler.stop()
+            self._extras_s["profiled step"] = self._clock() - t0
+        self._profile = profiler.result()
+
+    def _identify_device(self, start: float) -> None:
+        assert self._clouds is not None
+        if self._clouds.device is not None:
+            self._device = self._clouds.device
+            return
+        self._progress.update(self._clock() - start, None, "measuring this device for the cloud comparison")
+        t0 = self._clock()
+        self._device = identify_local_device(load_gpus(self._clouds.gpus_table))
+        self._extras_s["device measurement"] = self._clock() - t0
 
     def _start_sampler(self, start: float) -> PowerSampler | None:
         self._origin_s = start
@@ -191,6 +247,7 @@ class Benchmark:
         power.sample_once()
         t1 = self._clock()
         self._idle_window_s = (t0 - start, t1 - start)
+        self._extras_s["idle baseline"] = t1 - t0
 
     def _record(self, batches: int, loader: SampledLoader, recorder: BatchRecorder, t0: float,
                 t1: float, start: float, loader_epoch: int) -> EpochRecord:
@@ -261,9 +318,12 @@ class Benchmark:
         if schedule.whole_epochs:
             warnings.append(f"The data set has only {shape.full_batches} batches per epoch, too few "
                             "to sample: whole epochs were timed instead.")
-        if schedule.over_budget or self._wall_s > 1.1 * budget_s:
+        extras_s = sum(v for k, v in self._extras_s.items()
+                       if self._budget_s is None or k != "idle baseline")
+        timed_s = self._wall_s - extras_s
+        if schedule.over_budget or timed_s > 1.1 * budget_s:
             warnings.append(
-                f"The benchmark took {self._wall_s:.1f} s, more than its {budget_s:.1f} s budget: "
+                f"The benchmark took {timed_s:.1f} s, more than its {budget_s:.1f} s budget: "
                 "that is the least it needs to time three sample sizes with this data."
             )
         drawn_less = [r for r in self._records if r.batches_drawn < r.sample_batches]
@@ -275,6 +335,7 @@ class Benchmark:
                 "stops after a fixed number of steps, the prediction overstates the full run."
             )
         energy_measured, energy_predicted = self._energy_results(prediction, warnings)
+        comparison = self._comparison(prediction, energy_predicted, warnings)
         fit = prediction.fit
         trend = prediction.trend
         return Report(
@@ -293,6 +354,7 @@ class Benchmark:
                                                      else "it finished"),
                 seed=self._seed, warmup_epochs=self._warmup_epochs, confidence=self._confidence,
                 epochs=tuple(self._records), roles=prediction.roles, energy=energy_measured,
+                extras_s=dict(self._extras_s),
             ),
             prediction=Prediction(
                 time_s=prediction.time_s, epoch_s=prediction.epoch_s,
@@ -311,12 +373,16 @@ class Benchmark:
                     autocorrelation_inflation=prediction.autocorrelation_inflation,
                 ),
                 energy=energy_predicted,
+                cost_usd=comparison.cost_usd,
+                co2_kg=comparison.co2_kg,
             ),
-            assumptions={**_assumptions(), **self._meter_assumptions()},
+            assumptions={**_assumptions(), **self._meter_assumptions(), **comparison.assumptions},
             warnings=tuple(warnings),
             environment=describe_environment(),
             created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             greenlove_version=__version__,
+            clouds=tuple(comparison.section.pop("offers", ())),
+            comparison=comparison.section,
         )
 
 
@@ -340,6 +406,22 @@ class Benchmark:
         else:
             warnings += predicted.warnings
         return measured, predicted
+
+    def _comparison(self, prediction: TimePrediction, energy: EnergyPrediction | None,
+                    warnings: list[str]) -> Comparison:
+        gpu_w = None
+        if energy is not None:
+            gpu_powers = [d.mean_power_w for d in energy.devices if d.kind == "gpu" and d.mean_power_w]
+            gpu_w = sum(gpu_powers) if gpu_powers else None
+        comparison = build_comparison(
+            time_s=prediction.time_s, energy_kwh=energy.energy_kwh if energy else None,
+            site=resolve_site(self._site), device=self._device, profile=self._profile,
+            gpu_power_w=gpu_w, options=self._clouds,
+        )
+        warnings += self._compare_notes
+        warnings += [w[0].upper() + w[1:] + ("" if w.endswith(".") else ".")
+                     for w in comparison.warnings]
+        return comparison
 
     def _meter_assumptions(self) -> dict[str, dict[str, Any]]:
         """Constants the estimating meters used (TDP, W per GB), each with its source."""
@@ -387,6 +469,8 @@ def estimate(
     progress: bool | ProgressDisplay = True,
     steps_per_epoch: int | None = None,
     energy: bool | EnergyOptions | None = None,
+    site: Site | None = None,
+    clouds: bool | CloudOptions | None = None,
     clock: Clock | None = None,
     synchronize: Callable[[], None] | None = None,
     sleep: Callable[[float], None] | None = None,
@@ -401,8 +485,8 @@ def estimate(
     bench = Benchmark(
         loader, epochs=epochs, restore=restore, budget_s=budget_s,
         sample_fraction=sample_fraction, warmup_epochs=warmup_epochs, confidence=confidence,
-        seed=seed, progress=progress, steps_per_epoch=steps_per_epoch, energy=energy,
-        clock=clock, synchronize=synchronize, sleep=sleep,
+        seed=seed, progress=progress, steps_per_epoch=steps_per_epoch, energy=energy, site=site,
+        clouds=clouds, clock=clock, synchronize=synchronize, sleep=sleep,
     )
     iteration = iter(bench)
     try:

@@ -151,6 +151,8 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=120)  # logs and pipes: the tables need room
     handlers = {"demo": _demo, "show": _show, "validate": _validate, "overhead": _overhead}
     try:
         return handlers[args.command](args, console)

@@ -106,3 +106,10 @@ def check_restore(restore: Any) -> tuple[Any, ...]:
                 "load_state_dict(); pass the model, optimizer, scheduler, scaler ... themselves"
             )
     return items
+
+
+def first_module(restore: tuple[Any, ...]) -> Any:
+    """The first torch.nn.Module among the restore objects (the model), or None."""
+    from torch import nn
+
+    return next((obj for obj in restore if isinstance(obj, nn.Module)), None)

@@ -24,6 +24,7 @@ import contextlib
 import json
 import math
 import os
+import statistics
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
@@ -277,6 +278,12 @@ def _resolve_price(site: Site, zone: str, prices: Mapping[str, ElectricityPrice]
         warnings.append(f"no electricity price for {zone}: world figure used; pass "
                         "Site(usd_per_kwh=...) for yours")
         return row.usd_per_kwh, f"world figure: {_row_source(row)}", METHOD_WORLD
+    if prices:
+        median = statistics.median(row.usd_per_kwh for row in prices.values())
+        warnings.append(f"no electricity price for {zone}: the median of the {len(prices)} countries' "
+                        "prices used; pass Site(usd_per_kwh=...) for yours")
+        return median, (f"median of the {len(prices)} countries in greenlove's price table "
+                        f"({next(iter(prices.values())).source})"), "table-median"
     warnings.append(f"no electricity price for {zone}: cost omitted; pass Site(usd_per_kwh=...)")
     return None, "no price known for this zone", METHOD_UNKNOWN
 
@@ -344,3 +351,10 @@ def _urllib_fetch(url: str, headers: Mapping[str, str]) -> bytes:
     request = urllib.request.Request(url, headers=dict(headers))
     with urllib.request.urlopen(request, timeout=ELECTRICITY_MAPS_TIMEOUT_S) as response:
         return response.read()
+
+
+def check_site(site: object) -> Site | None:
+    """``site``: None (guess offline) or a :class:`Site`."""
+    if site is None or isinstance(site, Site):
+        return site
+    raise TypeError(f"site must be greenlove.Site(...) or None, got {site!r}")

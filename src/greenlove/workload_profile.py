@@ -188,63 +188,93 @@ def _optimizer_state_bytes(optimizers: Iterable[torch.optim.Optimizer]) -> int:
     return total
 
 
-def profile_training_step(step: Callable[[], None], *, model: nn.Module, precision: str | None = None,
-                          family: str | None = None) -> WorkloadProfile:
-    """Run `step` once (forward + backward + optimizer on one batch) and profile it.
+class StepProfiler:
+    """Profiles whatever runs between start() and stop() on this thread as one training step.
 
     The step really trains: the caller restores model and optimizer state afterwards if needed.
-    precision: None detects it (autocast seen during the forward, else parameter dtype);
-    family: None infers it from the model's modules.
+    ``precision``: None detects it (autocast seen during the forward, else parameter dtype);
+    ``family``: None infers it from the model's modules.
     """
-    if precision is not None and precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if family is not None and family not in FAMILIES:
-        raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
-    activation_bytes = 0
-    autocast_seen: list[torch.dtype] = []
-    optimizers: dict[int, torch.optim.Optimizer] = {}
 
-    def on_forward(module: nn.Module, inputs: Any, output: Any) -> None:
-        nonlocal activation_bytes
-        activation_bytes += _tensor_bytes(output)
-        if not autocast_seen:
+    def __init__(self, model: nn.Module, *, precision: str | None = None,
+                 family: str | None = None) -> None:
+        if precision is not None and precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        if family is not None and family not in FAMILIES:
+            raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
+        self.model, self.precision, self.family = model, precision, family
+        self._activation_bytes = 0
+        self._autocast_seen: list[torch.dtype] = []
+        self._optimizers: dict[int, torch.optim.Optimizer] = {}
+        self._handles: list[Any] = []
+        self._counter: FlopCounterMode | None = None
+        self._leaves = [m for m in model.modules() if next(m.children(), None) is None]
+
+    def _on_forward(self, module: nn.Module, inputs: Any, output: Any) -> None:
+        self._activation_bytes += _tensor_bytes(output)
+        if not self._autocast_seen:
             for device_type in ("cuda", "cpu"):
                 dtype = _active_autocast_dtype(device_type)
                 if dtype is not None:
-                    autocast_seen.append(dtype)
+                    self._autocast_seen.append(dtype)
                     break
 
-    def on_optimizer_step(optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-        optimizers[id(optimizer)] = optimizer
+    def _on_optimizer_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        self._optimizers[id(optimizer)] = optimizer
 
-    leaves = [m for m in model.modules() if next(m.children(), None) is None]
-    handles = [m.register_forward_hook(on_forward) for m in leaves]
-    # A global hook sees whichever torch.optim optimizer the step uses, without asking for it.
-    handles.append(register_optimizer_step_post_hook(on_optimizer_step))
+    def start(self) -> StepProfiler:
+        self._handles = [m.register_forward_hook(self._on_forward) for m in self._leaves]
+        # A global hook sees whichever torch.optim optimizer the step uses, without asking for it.
+        self._handles.append(register_optimizer_step_post_hook(self._on_optimizer_step))
+        self._counter = FlopCounterMode(display=False)
+        self._counter.__enter__()
+        return self
+
+    def stop(self) -> None:
+        """Leave the FLOP counter and remove every hook (idempotent, safe after an error)."""
+        counter, self._counter = self._counter, None
+        try:
+            if counter is not None:
+                counter.__exit__(None, None, None)
+                self._flops = float(counter.get_total_flops())
+        finally:
+            for handle in self._handles:
+                handle.remove()
+            self._handles = []
+
+    def result(self) -> WorkloadProfile:
+        model = self.model
+        weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+        trainable_bytes = sum(p.numel() * p.element_size() for p in model.parameters()
+                              if p.requires_grad)
+        state_bytes = _optimizer_state_bytes(self._optimizers.values())
+        activation_bytes = self._activation_bytes
+        total = (2 * weight_bytes + trainable_bytes + OPTIMIZER_WEIGHT_PASSES * trainable_bytes
+                 + 2 * state_bytes + ACTIVATION_PASSES * activation_bytes)
+        optimizer_note = (", ".join(type(o).__name__ for o in self._optimizers.values())
+                          if self._optimizers
+                          else "no torch.optim step seen: a stateless update assumed")
+        detail = (f"weights 2x{weight_bytes} B + grads {trainable_bytes} B + optimizer "
+                  f"{OPTIMIZER_WEIGHT_PASSES}x{trainable_bytes} B + state 2x{state_bytes} B "
+                  f"({optimizer_note}) + activations {ACTIVATION_PASSES}x{activation_bytes} B over "
+                  f"{len(self._leaves)} leaf modules")
+        precision = self.precision or detect_precision(
+            model, self._autocast_seen[0] if self._autocast_seen else None)
+        if self.family is None:
+            family, family_source = infer_family(model)
+        else:
+            family, family_source = self.family, "given"
+        return WorkloadProfile(flops_per_step=getattr(self, "_flops", 0.0),
+                               bytes_per_step=float(total), precision=precision, family=family,
+                               family_source=family_source, bytes_detail=detail)
+
+
+def profile_training_step(step: Callable[[], None], *, model: nn.Module, precision: str | None = None,
+                          family: str | None = None) -> WorkloadProfile:
+    """Run `step` once (forward + backward + optimizer on one batch) and profile it."""
+    profiler = StepProfiler(model, precision=precision, family=family).start()
     try:
-        with FlopCounterMode(display=False) as counter:
-            step()
-        flops = float(counter.get_total_flops())
+        step()
     finally:
-        for handle in handles:
-            handle.remove()
-
-    weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
-    trainable_bytes = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
-    state_bytes = _optimizer_state_bytes(optimizers.values())
-    total = (2 * weight_bytes + trainable_bytes + OPTIMIZER_WEIGHT_PASSES * trainable_bytes
-             + 2 * state_bytes + ACTIVATION_PASSES * activation_bytes)
-    optimizer_note = (", ".join(type(o).__name__ for o in optimizers.values()) if optimizers
-                      else "no torch.optim step seen: a stateless update assumed")
-    detail = (f"weights 2x{weight_bytes} B + grads {trainable_bytes} B + optimizer "
-              f"{OPTIMIZER_WEIGHT_PASSES}x{trainable_bytes} B + state 2x{state_bytes} B ({optimizer_note})"
-              f" + activations {ACTIVATION_PASSES}x{activation_bytes} B over {len(leaves)} leaf modules")
-
-    if precision is None:
-        precision = detect_precision(model, autocast_seen[0] if autocast_seen else None)
-    if family is None:
-        family, family_source = infer_family(model)
-    else:
-        family_source = "given"
-    return WorkloadProfile(flops_per_step=flops, bytes_per_step=float(total), precision=precision,
-                           family=family, family_source=family_source, bytes_detail=detail)
+        profiler.stop()
+    return profiler.result()

@@ -39,3 +39,25 @@ def energy(kwh: float) -> str:
 
 def power(watts: float | None) -> str:
     return "n/a" if watts is None or not math.isfinite(watts) else f"{watts:.3g} W"
+
+
+def money(usd: float) -> str:
+    """'$0.0042', '$1.23', '$1,234'."""
+    if not math.isfinite(usd):
+        return "n/a"
+    if abs(usd) < 1:
+        return f"${usd:.2g}" if usd else "$0"
+    if abs(usd) < 1000:
+        return f"${usd:,.2f}"
+    return f"${usd:,.0f}"
+
+
+def mass(kg: float) -> str:
+    """'12 g', '3.4 kg', '1.2 t' of CO2e."""
+    if not math.isfinite(kg):
+        return "n/a"
+    if abs(kg) < 1:
+        return f"{kg * 1e3:.3g} g"
+    if abs(kg) < 1000:
+        return f"{kg:.3g} kg"
+    return f"{kg / 1e3:.3g} t"

@@ -6,7 +6,8 @@ Schema history (add fields freely; never rename or remove one):
   prediction.time_s, assumptions, warnings, environment. Added within 1: ``measurement`` (each
   power source, its method, idle baseline, per-epoch energy, power timeline), ``runs[].energy_j``,
   ``prediction.energy_kwh`` and ``prediction.energy``; files without them read as "energy not
-  measured".
+  measured". Then ``prediction.cost_usd``, ``prediction.co2_kg``, ``clouds`` (one entry per
+  cloud offer) and ``comparison`` (local device, workload profile, rankings, equivalences).
 
 A file of an older schema is upgraded step by step by ``_UPGRADES`` before it is read; a file
 of a newer schema than this greenlove knows is refused with a clear error.
@@ -132,6 +133,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "warmup_epochs": bench.warmup_epochs,
             "confidence": bench.confidence,
             "timed_epochs": len(bench.epochs),
+            "extras_s": dict(bench.extras_s),
             "runs": _runs(bench),
             "fit": {
                 "model": "epoch_s = intercept_s + per_batch_s * batches",
@@ -157,7 +159,11 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "warmup_s": pred.warmup_s,
             "energy_kwh": pred.energy.energy_kwh.to_dict() if pred.energy else None,
             "energy": _energy_prediction(pred.energy),
+            "cost_usd": pred.cost_usd.to_dict() if pred.cost_usd else None,
+            "co2_kg": pred.co2_kg.to_dict() if pred.co2_kg else None,
         },
+        "clouds": [dict(c) for c in report.clouds],
+        "comparison": dict(report.comparison),
         "measurement": _measurement(bench.energy),
         "assumptions": {k: dict(v) for k, v in report.assumptions.items()},
         "warnings": list(report.warnings),
@@ -203,7 +209,8 @@ def _records(runs: list[dict[str, Any]]) -> tuple[tuple[EpochRecord, ...], tuple
 
 
 _KNOWN_TOP = {"schema_version", "greenlove_version", "created_at", "plan", "benchmark",
-              "prediction", "assumptions", "warnings", "environment", "measurement"}
+              "prediction", "assumptions", "warnings", "environment", "measurement", "clouds",
+              "comparison"}
 
 
 def _read_measurement(data: dict[str, Any] | None) -> EnergyMeasurement | None:
@@ -273,6 +280,7 @@ def report_from_dict(data: dict[str, Any]) -> Report:
                 seed=int(bench["seed"]), warmup_epochs=bench["warmup_epochs"],
                 confidence=float(bench["confidence"]), epochs=records, roles=roles,
                 energy=_read_measurement(data.get("measurement")),
+                extras_s={str(k): float(v) for k, v in bench.get("extras_s", {}).items()},
             ),
             prediction=Prediction(
                 time_s=_interval(pred["time_s"]),
@@ -292,7 +300,11 @@ def report_from_dict(data: dict[str, Any]) -> Report:
                     autocorrelation_inflation=float(fit.get("autocorrelation_inflation", 1.0)),
                 ),
                 energy=_read_energy_prediction(pred),
+                cost_usd=_interval(pred["cost_usd"]) if pred.get("cost_usd") else None,
+                co2_kg=_interval(pred["co2_kg"]) if pred.get("co2_kg") else None,
             ),
+            clouds=tuple(data.get("clouds", ())),
+            comparison=data.get("comparison", {}),
             assumptions=data.get("assumptions", {}),
             warnings=tuple(data.get("warnings", ())),
             environment=data.get("environment", {}),

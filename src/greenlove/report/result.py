@@ -41,6 +41,7 @@ class Measurements:
     epochs: tuple[EpochRecord, ...]
     roles: tuple[str, ...]
     energy: EnergyMeasurement | None = None   # None: energy was not measured (energy=False)
+    extras_s: Mapping[str, float] = field(default_factory=dict)  # untimed work, within wall_s
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ class Prediction:
     warmup_s: float
     fit: FitSummary
     energy: EnergyPrediction | None = None
+    cost_usd: Interval | None = None      # local electricity cost (None: energy or price unknown)
+    co2_kg: Interval | None = None        # local emissions, location-based
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ class Report:
     created_at: str
     greenlove_version: str
     extra: Mapping[str, Any] = field(default_factory=dict)
+    clouds: tuple[Mapping[str, Any], ...] = ()       # one entry per cloud offer (JSON form)
+    comparison: Mapping[str, Any] = field(default_factory=dict)  # local device, workload, rankings
 
     def to_dict(self) -> dict[str, Any]:
         from .jsonio import report_to_dict
@@ -102,7 +107,7 @@ class Report:
 
         return save_report(self, path)
 
-    def summary(self, *, width: int = 100) -> str:
+    def summary(self, *, width: int = 120) -> str:
         from .summary import render_text
 
         return render_text(self, width=width)

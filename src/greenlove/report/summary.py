@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .format import duration, energy, percent, power
+from .format import duration, energy, mass, money, percent, power
 from .result import Report
 
 
@@ -31,6 +31,52 @@ def _prediction_table(report: Report) -> Table:
         en = pred.energy.energy_kwh
         table.add_row(f"energy, {plan.epochs} epochs ({pred.energy.method})", energy(en.point),
                       f"{energy(en.low)} – {energy(en.high)}")
+    site = report.assumptions
+    if pred.cost_usd is not None:
+        price = site.get("site_electricity_price", {})
+        table.add_row(f"electricity cost (at {price.get('value', 0):.3g} USD/kWh, "
+                      f"{price.get('method', '?')})", money(pred.cost_usd.point),
+                      f"{money(pred.cost_usd.low)} – {money(pred.cost_usd.high)}")
+    if pred.co2_kg is not None:
+        zone = site.get("site_zone", {})
+        grid = site.get("site_carbon_intensity", {})
+        table.add_row(f"CO2e ({zone.get('value', '?')} grid, {grid.get('value', 0):.0f} g/kWh, "
+                      f"{zone.get('method', '?')})", mass(pred.co2_kg.point),
+                      f"{mass(pred.co2_kg.low)} – {mass(pred.co2_kg.high)}")
+    return table
+
+
+CLOUD_ROWS = 12
+_SHORT = {"user-measured": "(yours)", "published-ratio": "(published)", "roofline": "(roofline)",
+          "tflops-bandwidth-baseline": "(0.7/0.3)"}
+
+
+def _cloud_table(report: Report) -> Table | None:
+    offers = list(report.clouds)
+    if not offers:
+        return None
+    local = report.comparison.get("local", {}).get("device", {})
+    table = Table(title=f"The same run on cloud GPUs (vs {local.get('name', 'this device')}, "
+                        f"{local.get('method', '?')}); Crusoe first", title_justify="left",
+                  show_edge=False)
+    for column in ("offer", "speed-up", "time (95%)", "cost", "spot", "CO2e grid", "claimed"):
+        table.add_column(column, justify="left" if column == "offer" else "right")
+    crusoe = [o for o in offers if o["provider"].startswith("Crusoe")]
+    others = sorted((o for o in offers if not o["provider"].startswith("Crusoe")),
+                    key=lambda o: (o["cost_usd"] or {}).get("point", float("inf")))
+    shown = crusoe + others[:max(CLOUD_ROWS - len(crusoe), 0)]
+    for o in shown:
+        t, c, spot, co2 = o["time_s"], o["cost_usd"], o["cost_spot_usd"], o["co2_kg"]
+        table.add_row(
+            f"{o['provider']}: {o['gpu']}", f"{o['speedup']:.3g}x {_SHORT.get(o['speedup_method'], '')}",
+            f"{duration(t['point'])} ({duration(t['low'])}–{duration(t['high'])})",
+            money(c["point"]) if c else "no price", money(spot["point"]) if spot else "—",
+            mass(co2["point"]) if co2 else "—",
+            "—" if o["co2_claimed_kg"] is None else mass(o["co2_claimed_kg"]),
+        )
+    if len(shown) < len(offers):
+        table.caption = (f"{len(offers) - len(shown)} more offers (cheapest shown) in the JSON; "
+                         "`greenlove clouds` lists every offer and its source.")
     return table
 
 
@@ -98,7 +144,10 @@ def _facts(report: Report) -> Text:
         f"(batch size {plan.batch_size}, {plan.num_workers} loader workers).",
         f"Benchmark: {len(bench.epochs)} timed epochs in {duration(bench.wall_s)} "
         f"({percent(share)} of the predicted run); budget {duration(bench.budget_s)} "
-        f"({budget}); stopped because {bench.stop_reason or 'it finished'}.",
+        f"({budget}); stopped because {bench.stop_reason or 'it finished'}."
+        + (" Beyond the timed epochs: " + ", ".join(f"{name} {duration(v)}" for name, v in
+                                                     bench.extras_s.items()) + "."
+           if bench.extras_s else ""),
         f"Model ({fit.method}): epoch = {duration(fit.intercept_s)} + "
         f"{fit.per_batch_s * 1e3:.3f} ms x batches (from {fit.steady_epochs} steady epochs; "
         f"epoch-to-epoch noise {percent(fit.noise_rel)}).",
@@ -112,6 +161,9 @@ def renderable(report: Report) -> Panel:
     energy_table = _energy_table(report)
     if energy_table is not None:
         parts += [energy_table, Text("")]
+    cloud_table = _cloud_table(report)
+    if cloud_table is not None:
+        parts += [cloud_table, Text("")]
     parts.append(_facts(report))
     if report.warnings:
         parts.append(Text(""))
@@ -121,7 +173,7 @@ def renderable(report: Report) -> Panel:
     return Panel(Group(*parts), title=title, title_align="left")
 
 
-def render_text(report: Report, *, width: int = 100) -> str:
+def render_text(report: Report, *, width: int = 120) -> str:
     """The summary as plain text (no colour codes), for print(report) and logs."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, color_system=None, force_terminal=False,
