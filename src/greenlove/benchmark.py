@@ -99,6 +99,8 @@ class Benchmark:
         self._progress = make_progress(progress)
         self._energy = check_energy(energy)
         self._site = check_site(site)
+        # Resolved now, so that an unknown zone fails before the benchmark, not after it.
+        self._resolved_site = resolve_site(self._site)
         self._clouds = check_clouds(clouds)
         self._profile: WorkloadProfile | None = None
         self._device: LocalDevice | None = None
@@ -412,10 +414,10 @@ class Benchmark:
         gpu_w = None
         if energy is not None:
             gpu_powers = [d.mean_power_w for d in energy.devices if d.kind == "gpu" and d.mean_power_w]
-            gpu_w = sum(gpu_powers) if gpu_powers else None
+            gpu_w = sum(gpu_powers) / len(gpu_powers) if gpu_powers else None  # per GPU
         comparison = build_comparison(
             time_s=prediction.time_s, energy_kwh=energy.energy_kwh if energy else None,
-            site=resolve_site(self._site), device=self._device, profile=self._profile,
+            site=self._resolved_site, device=self._device, profile=self._profile,
             gpu_power_w=gpu_w, options=self._clouds,
         )
         warnings += self._compare_notes

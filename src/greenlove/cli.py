@@ -4,6 +4,9 @@
     greenlove show FILE                  print a saved report
     greenlove validate [--quick]         the accuracy benchmark on the built-in workloads
     greenlove overhead                   what the power sampler costs a training step
+    greenlove gpus                       the GPU spec table, with sources
+    greenlove clouds                     the cloud offers (Crusoe first), with sources
+    greenlove validate --speedup         leave-one-out check of the speed-up methods
 """
 
 from __future__ import annotations
@@ -63,6 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--workloads", nargs="+", default=None, help="names (default: all)")
     validate.add_argument("--json", type=Path, default=None, help="also write rows as JSON")
     validate.add_argument("--markdown", type=Path, default=None, help="also write a Markdown table")
+    validate.add_argument("--speedup", action="store_true",
+                          help="instead: leave-one-out check of the GPU speed-up methods on the "
+                               "published throughput ratios (seconds, no training)")
+
+    gpus = commands.add_parser("gpus", help="the GPU spec table, with sources")
+    gpus.add_argument("--file", type=Path, default=None, help="your own gpus.csv instead")
+    clouds = commands.add_parser("clouds", help="the cloud GPU offers, Crusoe first, with sources")
+    clouds.add_argument("--file", type=Path, default=None, help="your own cloud_offers.csv instead")
+    clouds.add_argument("--provider", default=None, help="only this provider")
 
     overhead = commands.add_parser("overhead", help="step time with the power sampler on vs off")
     overhead.add_argument("--pairs", type=_positive_int, default=100, help="ABBA block pairs")
@@ -120,10 +132,83 @@ def _show(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _gpus(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from .tables import load_gpus
+
+    def num(value: float | None) -> str:
+        return "—" if value is None else f"{value:g}"
+
+    specs = load_gpus(args.file)
+    table = Table(title=f"{len(specs)} GPUs (TFLOPS dense; empty: no source gave it)", title_justify="left")
+    for column in ("GPU", "memory GB", "bandwidth GB/s", "FP32", "TF32", "FP16", "BF16", "TDP W",
+                   "year", "source"):
+        table.add_column(column, justify="left" if column in ("GPU", "source") else "right")
+    sources: dict[str, int] = {}
+    for g in specs:
+        number = sources.setdefault(g.source, len(sources) + 1)
+        table.add_row(g.name, num(g.memory_gb), num(g.memory_bandwidth_gbs), num(g.fp32_tflops),
+                      num(g.tf32_tflops_dense), num(g.fp16_tflops_dense), num(g.bf16_tflops_dense),
+                      num(g.tdp_w), num(g.release_year), f"[{number}] {g.as_of}")
+    console.print(table)
+    _print_sources(console, sources)
+    return 0
+
+
+def _print_sources(console: Console, sources: dict[str, int]) -> None:
+    console.print("Sources:")
+    for source, number in sources.items():
+        console.print(f"  [{number}] {source}", markup=False)
+
+
+def _clouds(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from .tables import load_offers
+
+    offers = [o for o in load_offers(args.file)
+              if args.provider is None or o.provider.lower() == args.provider.lower()]
+    table = Table(title=f"{len(offers)} cloud GPU offers, $ per GPU-hour (empty: no published price)",
+                  title_justify="left")
+    for column in ("provider", "GPU", "GPUs", "on demand", "spot", "region", "grid zone", "source"):
+        table.add_column(column, justify="right" if column in ("GPUs", "on demand", "spot") else "left")
+    sources: dict[str, int] = {}
+    for o in offers:
+        number = sources.setdefault(o.source, len(sources) + 1)
+        table.add_row(o.provider, o.gpu, "—" if o.gpus_per_instance is None else str(o.gpus_per_instance),
+                      "—" if o.usd_per_gpu_hour is None else f"{o.usd_per_gpu_hour:.2f}",
+                      "—" if o.usd_per_gpu_hour_spot is None else f"{o.usd_per_gpu_hour_spot:.2f}",
+                      o.region[:40], o.zone or "—", f"[{number}] {o.as_of}")
+    console.print(table)
+    _print_sources(console, sources)
+    return 0
+
+
+def _speedup_check(console: Console) -> int:
+    from .tables import load_gpus, load_throughput
+    from .validate.speedup_accuracy import leave_one_out, summarise
+
+    rows = leave_one_out(load_gpus(), load_throughput())
+    summary = summarise(rows)
+    console.print(f"greenlove validate --speedup: {len(rows)} published GPU-pair ratios "
+                  "(Lambda Labs PyTorch training benchmarks), each left out in turn")
+    console.print(f"  {summary.compared_rows} of them predictable by both methods from specs alone, "
+                  f"over {summary.tasks} task/precision groups and {summary.pairs} GPU pairs")
+    for label, method in (("(c) roofline, task intensity fitted on the other pairs",
+                           summary.roofline),
+                          ("(d) 0.7 x TFLOPS ratio + 0.3 x bandwidth ratio", summary.baseline)):
+        console.print(f"  {label}: median |error| {method.median_abs_error:.1%}, worst "
+                      f"{method.worst_abs_error:.1%} ({method.worst_case})")
+    return 0
+
+
 def _validate(args: argparse.Namespace, console: Console) -> int:
     from .validate.accuracy import run_accuracy, summarise
     from .validate.table import markdown, rich_table, summary_lines
 
+    if args.speedup:
+        return _speedup_check(console)
     if not console.is_terminal:
         console = Console(highlight=False, width=170)  # the table is wide; logs do not wrap
     scale = "tiny" if args.tiny else "quick" if args.quick else "full"
@@ -153,7 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=120)  # logs and pipes: the tables need room
-    handlers = {"demo": _demo, "show": _show, "validate": _validate, "overhead": _overhead}
+    handlers = {"demo": _demo, "show": _show, "validate": _validate, "overhead": _overhead,
+                "gpus": _gpus, "clouds": _clouds}
     try:
         return handlers[args.command](args, console)
     except (GreenloveError, FileNotFoundError, ValueError) as error:

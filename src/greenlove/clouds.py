@@ -178,13 +178,15 @@ def compare_offer(offer: CloudOffer, spec: GpuSpec, local: LocalRun, *, gpus: in
     else:
         co2, co2_method = None, "no carbon intensity known"
 
-    claims = [s for s in sites if s.provider == offer.provider and s.claimed_g_co2_per_kwh is not None]
+    claims = [s for s in sites if s.provider == offer.provider and s.claimed_g_co2_per_kwh is not None
+              and (not offer.zone or s.zone == offer.zone)]
     claimed_kg = claim = None
     if claims and energy.point == energy.point:
-        g = max(s.claimed_g_co2_per_kwh for s in claims)
+        site = max(claims, key=lambda s: s.claimed_g_co2_per_kwh)
+        g = site.claimed_g_co2_per_kwh
         claimed_kg = energy.point * g / 1000
-        claim = (f"as {offer.provider} claims ({g:g} g/kWh, market-based): {claims[0].claim} "
-                 f"[{claims[0].source}]")
+        claim = (f"as {offer.provider} claims ({g:g} g/kWh, market-based): {site.claim} "
+                 f"[{site.source}]")
     return CloudEstimate(
         provider=offer.provider, gpu=spec.name, gpus=gpus, region=offer.region,
         speedup=chosen, speedup_method=estimates[0].method, speedups=estimates,
@@ -208,7 +210,7 @@ def compare_clouds(local: LocalRun, offers: Sequence[CloudOffer], specs: Sequenc
     carbon_by_zone = {c.zone: c for c in carbon}
     pue_by_provider = {p.provider: p for p in pue_table}
     out = []
-    for offer in offers:
+    for offer in _one_per_gpu(offers):
         if providers is not None and offer.provider not in providers:
             continue
         spec = by_name.get(offer.gpu)
@@ -220,6 +222,21 @@ def compare_clouds(local: LocalRun, offers: Sequence[CloudOffer], specs: Sequenc
         if estimate is not None:
             out.append(estimate)
     return tuple(out)
+
+
+def _one_per_gpu(offers: Sequence[CloudOffer]) -> list[CloudOffer]:
+    """One offer per provider and GPU (several instance sizes are listed): the lowest price per
+    GPU-hour, in the table's order."""
+    best: dict[tuple[str, str], CloudOffer] = {}
+    for offer in offers:
+        key = (offer.provider, offer.gpu)
+        current = best.get(key)
+        price = offer.usd_per_gpu_hour if offer.usd_per_gpu_hour is not None else float("inf")
+        if current is None or price < (current.usd_per_gpu_hour if current.usd_per_gpu_hour
+                                       is not None else float("inf")):
+            best[key] = offer
+    kept = {id(o) for o in best.values()}
+    return [o for o in offers if id(o) in kept]
 
 
 def rankings(estimates: Sequence[CloudEstimate]) -> dict[str, list[int]]:

@@ -45,7 +45,8 @@ class CloudOptions:
 
     ``providers``: only these (default: every provider in the table, Crusoe first).
     ``gpus``: GPUs per instance to price (default 1; more with a stated scaling assumption).
-    ``speedups``: speed-ups you measured, by GPU spec name (method "user-measured").
+    ``speedups``: speed-ups of ONE such GPU over your device that you measured, by GPU spec name
+    (`greenlove gpus` lists the names; method "user-measured"); ``gpus`` > 1 scales them too.
     ``precision``/``family``: override what is detected from the model.
     ``offers``/``gpus_table``/``throughput``: your own CSV files instead of the shipped tables.
     ``device``: describe the local device yourself (skips its identification and, on a CPU, the
@@ -151,6 +152,17 @@ def build_comparison(*, time_s: Interval, energy_kwh: Interval | None, site: Res
         ratios=load_throughput(options.throughput), carbon=load_carbon(), pue_table=load_pue(),
         sites=load_provider_sites(), user_speedups=options.speedups, providers=options.providers,
     )
+    names = {s.name for s in specs}
+    unknown = sorted(set(options.speedups) - names)
+    if unknown:
+        warnings.append(f"clouds.speedups names GPUs that are not in the spec table, so they were not "
+                        f"used: {', '.join(unknown)} (`greenlove gpus` lists the names).")
+    if options.providers is not None:
+        known = {o.provider for o in load_offers(options.offers)}
+        missing = sorted(set(options.providers) - known)
+        if missing:
+            warnings.append(f"clouds.providers names providers with no offer in the table: "
+                            f"{', '.join(missing)} (`greenlove clouds` lists them).")
     if device.method == "measured-cpu-standin":
         warnings.append(
             "This run is on a CPU: the speed-ups to cloud GPUs compare the GPUs' specifications with "
