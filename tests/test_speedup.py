@@ -6,58 +6,14 @@ Everything runs on hand-written GpuSpec / ThroughputRatio rows, never on the pac
 from __future__ import annotations
 
 import math
-import sys
-import types
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-try:
-    import greenlove.tables  # noqa: F401
-except ImportError:
-    # tables.py is written in parallel; until it lands, a stand-in with the same interface.
-    @dataclass(frozen=True)
-    class _GpuSpec:
-        name: str
-        vendor: str
-        architecture: str
-        segment: str
-        memory_gb: float | None
-        memory_bandwidth_gbs: float | None
-        fp32_tflops: float | None
-        tf32_tflops_dense: float | None
-        fp16_tflops_dense: float | None
-        bf16_tflops_dense: float | None
-        tdp_w: float | None
-        release_year: int | None
-        source: str
-        as_of: str
-
-    @dataclass(frozen=True)
-    class _ThroughputRatio:
-        task: str
-        family: str
-        precision: str
-        gpu: str
-        baseline_gpu: str
-        relative_throughput: float
-        source: str
-        as_of: str
-
-    def _find_gpu(name, specs):
-        return next((s for s in specs if s.name.lower() == name.lower()), None)
-
-    _stand_in = types.ModuleType("greenlove.tables")
-    _stand_in.GpuSpec, _stand_in.ThroughputRatio, _stand_in.find_gpu = _GpuSpec, _ThroughputRatio, _find_gpu
-    sys.modules["greenlove.tables"] = _stand_in
-
-from greenlove.tables import GpuSpec, ThroughputRatio  # noqa: E402
-
-from greenlove.local_device import LocalDevice, identify_local_device, measure_cpu_standin  # noqa: E402
-from greenlove.speedup import (  # noqa: E402
+from greenlove.local_device import LocalDevice, identify_local_device, measure_cpu_standin
+from greenlove.speedup import (
     ACHIEVABLE_BANDWIDTH_FRACTION,
     ACHIEVABLE_COMPUTE_FRACTION,
     baseline_speedup,
@@ -65,8 +21,9 @@ from greenlove.speedup import (  # noqa: E402
     roofline_speedup,
     speedups_for,
 )
-from greenlove.validate.speedup_accuracy import fit_intensity, leave_one_out, summarise  # noqa: E402
-from greenlove.workload_profile import (  # noqa: E402
+from greenlove.tables import GpuSpec, ThroughputRatio
+from greenlove.validate.speedup_accuracy import fit_intensity, leave_one_out, summarise
+from greenlove.workload_profile import (
     WorkloadProfile,
     detect_precision,
     infer_family,
