@@ -18,6 +18,13 @@ def test_demo_smoke(tmp_path, capsys) -> None:
     data = json.loads((tmp_path / "greenlove.json").read_text())
     assert data["schema_version"] == 1 and data["plan"]["epochs"] == 3
     assert data["plan"]["dataset_size"] == 1797
+    # Energy, cost, CO2 and the clouds (from this CPU's measured stand-in, labelled) are there.
+    assert data["prediction"]["energy_kwh"]["low"] <= data["prediction"]["energy_kwh"]["point"]
+    assert data["prediction"]["cost_usd"] and data["prediction"]["co2_kg"]
+    assert data["clouds"][0]["provider"] == "Crusoe Cloud"
+    assert data["comparison"]["local"]["device"]["method"] in ("measured-cpu-standin", "spec-table")
+    html = (tmp_path / "report.html").read_text()
+    assert 'id="clouds"' in html and "<script" not in html
 
     assert main(["show", str(tmp_path / "greenlove.json")]) == 0
     assert "Predicted full run" in capsys.readouterr().out

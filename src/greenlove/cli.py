@@ -2,6 +2,7 @@
 
     greenlove demo [--out DIR]           predict a built-in CNN training, write DIR/greenlove.json
     greenlove show FILE                  print a saved report
+    greenlove report FILE -o OUT.html    render a saved report as a self-contained HTML page
     greenlove validate [--quick]         the accuracy benchmark on the built-in workloads
     greenlove overhead                   what the power sampler costs a training step
     greenlove gpus                       the GPU spec table, with sources
@@ -52,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--budget", type=_positive_float, default=None,
                       help="benchmark budget in seconds (default: automatic)")
     demo.add_argument("--no-progress", action="store_true")
+    demo.add_argument("--open", action="store_true", help="open report.html in a browser afterwards")
+
+    report = commands.add_parser("report", help="render a saved JSON report as HTML")
+    report.add_argument("file", type=Path)
+    report.add_argument("-o", "--output", type=Path, default=None,
+                        help="HTML file to write (default: next to FILE, .html)")
+    report.add_argument("--open", action="store_true", help="open it in a browser afterwards")
 
     show = commands.add_parser("show", help="print a saved report")
     show.add_argument("file", type=Path)
@@ -120,7 +128,26 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
 
     console.print(renderable(report))
     path = report.save(args.out / "greenlove.json")
+    html = report.save_html(args.out / "report.html")
+    console.print(f"wrote {path} and {html}")
+    _maybe_open(args, html)
+    return 0
+
+
+def _maybe_open(args: argparse.Namespace, path: Path) -> None:
+    if getattr(args, "open", False):  # only on request: greenlove never opens a browser by itself
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
+
+
+def _report(args: argparse.Namespace, console: Console) -> int:
+    from .report.jsonio import load_report
+
+    output = args.output or args.file.with_suffix(".html")
+    path = load_report(args.file).save_html(output)
     console.print(f"wrote {path}")
+    _maybe_open(args, path)
     return 0
 
 
@@ -239,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not console.is_terminal:
         console = Console(highlight=False, width=120)  # logs and pipes: the tables need room
     handlers = {"demo": _demo, "show": _show, "validate": _validate, "overhead": _overhead,
-                "gpus": _gpus, "clouds": _clouds}
+                "gpus": _gpus, "clouds": _clouds, "report": _report}
     try:
         return handlers[args.command](args, console)
     except (GreenloveError, FileNotFoundError, ValueError) as error:

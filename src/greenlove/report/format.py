@@ -42,11 +42,16 @@ def power(watts: float | None) -> str:
 
 
 def money(usd: float) -> str:
-    """'$0.0042', '$1.23', '$1,234'."""
+    """'$0.000027', '$0.0042', '$1.23', '$1,234' (never in exponent notation)."""
     if not math.isfinite(usd):
         return "n/a"
-    if abs(usd) < 1:
-        return f"${usd:.2g}" if usd else "$0"
+    if usd < 0:
+        return "-" + money(-usd)
+    if usd == 0:
+        return "$0"
+    if usd < 1:
+        decimals = max(2, 1 - math.floor(math.log10(usd)))   # two significant digits, no exponent
+        return f"${usd:.{decimals}f}"
     if abs(usd) < 1000:
         return f"${usd:,.2f}"
     return f"${usd:,.0f}"
@@ -61,3 +66,15 @@ def mass(kg: float) -> str:
     if abs(kg) < 1000:
         return f"{kg:.3g} kg"
     return f"{kg / 1e3:.3g} t"
+
+
+def number(value: float) -> str:
+    """Three significant digits without exponent notation: '0.0000018', '0.43', '12.3', '1,234'."""
+    if not math.isfinite(value):
+        return "n/a"
+    if value == 0:
+        return "0"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    decimals = max(0, 2 - math.floor(math.log10(abs(value))))
+    return f"{value:.{decimals}f}"

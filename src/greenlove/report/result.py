@@ -107,6 +107,12 @@ class Report:
 
         return save_report(self, path)
 
+    def save_html(self, path: str | Path) -> Path:
+        """Write the self-contained HTML dashboard (no scripts, nothing loaded from elsewhere)."""
+        from .html import save_html
+
+        return save_html(self, path)
+
     def summary(self, *, width: int = 120) -> str:
         from .summary import render_text
 

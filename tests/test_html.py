@@ -1,0 +1,122 @@
+"""The HTML dashboard: escaping, self-containment, sections, old files, and a real browser."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import greenlove
+from greenlove.cli import main
+from greenlove.report.html import render_html
+from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, make_loader
+
+GOLDEN = Path(__file__).parent / "data" / "report_schema1.json"
+EVIL = "<script>alert(1)</script>"
+SCREENSHOTS = Path(os.environ.get("GREENLOVE_SCREENSHOTS", "build/screenshots"))
+
+
+@pytest.fixture
+def report(clock):
+    epoch = SimulatedEpoch(clock, fixed_s=0.2, per_batch_s=0.01, noise_rel=0.02, seed=4)
+    return greenlove.estimate(epoch, make_loader(), epochs=20, budget_s=6.0, progress=False,
+                              clock=clock, synchronize=lambda: None, sleep=clock.advance,
+                              energy=fake_energy(clock), clouds=fake_clouds(),
+                              site=greenlove.Site(zone="DE"))
+
+
+def _evil(report):
+    """The report with a hostile string wherever a user or a table supplies a name."""
+    clouds = [dict(report.clouds[0], provider=EVIL, gpu=EVIL), *report.clouds[1:]]
+    assumptions = {**report.assumptions, "site_zone": {**report.assumptions["site_zone"], "value": EVIL}}
+    energy = report.benchmark.energy
+    devices = tuple(dataclasses.replace(d, name=f"{EVIL} {i}") for i, d in enumerate(energy.devices))
+    bench = dataclasses.replace(report.benchmark,
+                                energy=dataclasses.replace(energy, devices=devices))
+    comparison = {**report.comparison,
+                  "local": {**report.comparison["local"],
+                            "device": {**report.comparison["local"]["device"], "name": EVIL}}}
+    return dataclasses.replace(
+        report, clouds=tuple(clouds), assumptions=assumptions, benchmark=bench,
+        comparison=comparison, warnings=(*report.warnings, EVIL),
+        environment={**report.environment, "device": EVIL},
+    )
+
+
+def test_user_strings_are_escaped_everywhere(report) -> None:
+    html = render_html(_evil(report))
+    assert EVIL not in html
+    assert "<script" not in html.lower()
+    escaped = html.count("&lt;script&gt;alert(1)&lt;/script&gt;")
+    # offer (table, ranked lists, details), zone (card, assumptions), devices (table, legend,
+    # chart text), local device, warnings, environment
+    assert escaped >= 10
+
+
+def test_page_is_self_contained_and_small(report) -> None:
+    html = render_html(report)
+    lowered = html.lower()
+    assert "<script" not in lowered
+    for pattern in (r"<link\b", r"<img\b", r"<iframe\b", r"<object\b", r"<embed\b", r"@import",
+                    r"url\(", r"\bsrc\s*=", r"\bhref\s*=\s*[\"']?(https?:)?//"):
+        assert not re.search(pattern, lowered), pattern
+    assert len(html.encode()) < 500_000
+
+
+def test_sections_and_numbers_come_from_the_report(report) -> None:
+    html = render_html(report)
+    for section in ("warnings", "clouds", "evidence", "power", "equivalences", "assumptions",
+                    "method", "environment"):
+        assert f'id="{section}"' in html, section
+    for label in ("Time", "Energy", "Electricity cost", "CO2e"):
+        assert f">{label}<" in html
+    pred = report.prediction
+    assert greenlove.report.format.duration(pred.time_s.point) in html
+    assert greenlove.report.format.energy(pred.energy.energy_kwh.point) in html
+    assert html.index("Crusoe Cloud") < html.index("RunPod")
+    assert html.count("<svg") == 2 and html.count("<desc") == 2     # every chart has a text alternative
+    assert "<th scope=\"col\">" in html
+
+
+def test_old_schema_file_still_renders(tmp_path) -> None:
+    out = tmp_path / "old.html"
+    assert main(["report", str(GOLDEN), "-o", str(out)]) == 0
+    html = out.read_text()
+    assert 'id="evidence"' in html and "No cloud comparison" in html
+    assert "Energy was not measured" in html
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.skipif(_chromium() is None and not os.environ.get("GREENLOVE_REQUIRE_BROWSER"),
+                    reason="no chromium here (.ci/run installs it)")
+@pytest.mark.parametrize(("name", "width"), [("desktop", 1280), ("phone", 390)])
+def test_renders_in_headless_chromium(report, tmp_path, name, width) -> None:
+    from PIL import Image, ImageStat
+
+    browser = _chromium()
+    assert browser is not None, "GREENLOVE_REQUIRE_BROWSER is set but chromium is missing"
+    page = report.save_html(tmp_path / "report.html")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / f"report-{name}.png"
+    common = [browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+              f"--window-size={width},2400", "--no-first-run", "--disable-extensions"]
+    dom = subprocess.run([*common, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    for element in ('id="card-time"', 'id="cloud-table"', 'id="epochs-table"', 'id="devices-table"',
+                    'id="assumptions-table"', "<svg"):
+        assert element in dom, element
+    subprocess.run([*common, f"--screenshot={shot}", page.as_uri()], capture_output=True,
+                   timeout=120, check=True)
+    image = Image.open(shot).convert("L")
+    assert image.size == (width, 2400)
+    # The headline cards are drawn: the top of the page is not a blank background.
+    spread = ImageStat.Stat(image.crop((0, 0, width, 400))).stddev[0]
+    assert spread > 10, "the top of the page looks blank"
