@@ -525,6 +525,30 @@ def test_estimate_profiles_one_real_step_and_restores_the_model(clock) -> None:
     assert optimizer.state_dict()["state"] == {}
 
 
+
+def test_only_the_step_is_profiled_not_the_work_after_the_loop(clock) -> None:
+    """A validation-like matmul after the loop must not count as FLOPs of the training step."""
+    model, optimizer = make_model()   # Linear(1, 4) -> ReLU -> Linear(4, 3), batches of 10
+    big = torch.ones(64, 64)
+
+    def train_epoch(loader) -> None:
+        for x, y in loader:
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+            clock.advance(0.01)
+        big @ big                       # 2 x 64^3 FLOP: far more than the step
+        clock.advance(0.1)
+
+    report = _estimate(clock, train_epoch, make_loader(), epochs=20, budget_s=8.0,
+                       restore=(model, optimizer))
+    flops = report.comparison["workload"]["flops_per_step"]
+    # forward 2*b*(1*4 + 4*3) and backward twice that (the first layer's input needs no grad:
+    # FlopCounterMode counts what autograd runs), b = 10
+    assert 0 < flops < 2 * 64**3
+    forward = 2 * 10 * (1 * 4 + 4 * 3)
+    assert forward <= flops <= 3 * forward
+
 # --- 6. bad input names the argument ------------------------------------------------------------
 
 @pytest.mark.parametrize("kwargs, message", [

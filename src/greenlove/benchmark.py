@@ -17,20 +17,12 @@ from torch.utils.data import DataLoader
 
 from . import options
 from ._version import __version__
-from .compare import CloudOptions, Comparison, build_comparison, check_clouds
-from .devices.base import Meter
-from .devices.discover import discover_meters
-from .energy_model import (
-    EnergyMeasurement,
-    EnergyPrediction,
-    measure_energy,
-    measurement_warnings,
-    predict_energy,
-)
-from .energy_options import IDLE_BUDGET_SHARE, EnergyOptions, check_energy
+from .compare import CloudOptions, check_clouds
+from .compare_run import CompareRun
+from .energy_options import EnergyOptions, check_energy
+from .energy_run import EnergyRun
 from .environment import describe_environment
 from .errors import BenchmarkError
-from .local_device import LocalDevice, identify_local_device
 from .measure import (
     BatchRecorder,
     Clock,
@@ -40,15 +32,12 @@ from .measure import (
     synchronize_devices,
 )
 from .model import DRIFT_PER_NOISE, DRIFT_REL, WARMUP_UNCERTAINTY_REL, TimePrediction, predict_time
-from .power_sampler import DeviceTrace, PowerSampler
 from .progress import ProgressDisplay, make_progress
 from .report.result import FitSummary, Measurements, Prediction, Report, RunPlan
 from .restore import UserState
 from .sample import LoaderSampler, SampledLoader, shutdown_workers
 from .schedule import Schedule, describe_budget_rule
-from .site import Site, check_site, resolve_site
-from .tables import load_gpus
-from .workload_profile import StepProfiler, WorkloadProfile
+from .site import Site, check_site
 
 
 class Benchmark:
@@ -59,7 +48,9 @@ class Benchmark:
             train_epoch(sample_loader)
         report = bench.report()
 
-    Each loop body is one timed epoch (devices are synchronised at both edges). When the loop
+    Each loop body is one timed epoch (devices are synchronised at both edges); with the cloud
+    comparison on (the default), one last loader of a single batch follows for an untimed step
+    whose FLOPs are counted (``clouds=False`` skips it). When the loop
     ends, is broken, or raises, the objects in ``restore``, the RNG states and the loader's
     generator are put back; ``with Benchmark(...) as bench:`` makes that immediate on any exit.
     """
@@ -98,20 +89,9 @@ class Benchmark:
         self._sync = synchronize or synchronize_devices
         self._progress = make_progress(progress)
         self._energy = check_energy(energy)
-        self._site = check_site(site)
-        # Resolved now, so that an unknown zone fails before the benchmark, not after it.
-        self._resolved_site = resolve_site(self._site)
-        self._clouds = check_clouds(clouds)
-        self._profile: WorkloadProfile | None = None
-        self._device: LocalDevice | None = None
-        self._compare_notes: list[str] = []
+        self._compare = CompareRun(check_clouds(clouds), check_site(site), clock=self._clock)
         self._extras_s: dict[str, float] = {}   # untimed work beyond the epochs: idle baseline...
-        self._sleep = sleep or time.sleep
-        self._traces: tuple[DeviceTrace, ...] = ()
-        self._meters: tuple[Meter, ...] = ()
-        self._fallbacks: tuple[str, ...] = ()
-        self._idle_window_s: tuple[float, float] | None = None
-        self._origin_s = math.nan
+        self._energy_run = EnergyRun(self._energy, clock=self._clock, sleep=sleep or time.sleep)
         self._records: list[EpochRecord] = []
         self._schedule: Schedule | None = None
         self._state = "new"          # new -> running -> finished | interrupted
@@ -144,11 +124,15 @@ class Benchmark:
             precision=self._precision,
         )
         completed = False
-        power: PowerSampler | None = None
+        energy = self._energy_run
         try:
-            power = self._start_sampler(start)
+            energy.start(start)
             progress.start()
-            self._idle_baseline(power, start)
+            if energy.options is not None:
+                progress.update(clock() - start, self._budget_s, "idle baseline (energy)")
+                idle_s = energy.idle_baseline(self._budget_s)
+                if idle_s > 0:
+                    self._extras_s["idle baseline"] = idle_s
             while (step := schedule.next_step(self._records, self._elapsed_s(start))) is not None:
                 if step.batches not in loaders:
                     loaders[step.batches], _ = self._sampler.loader_for(step.batches, recorder)
@@ -166,15 +150,20 @@ class Benchmark:
                                                   served.get(step.batches, 0)))
                 served[step.batches] = served.get(step.batches, 0) + 1
             completed = True
-            if self._clouds is not None:
-                yield from self._profile_step(loaders, recorder, start)
-                self._identify_device(start)
+            if self._compare.options is not None:
+                progress.update(clock() - start, None, "cloud comparison: one profiled step, this device")
+
+                def one_batch(step_recorder: BatchRecorder) -> SampledLoader:
+                    loaders[-1], _ = self._sampler.loader_for(1, step_recorder)  # shut down below
+                    return loaders[-1]
+
+                yield from self._compare.profile_step(options.first_module(self._restore), one_batch)
+                self._compare.identify_device()
+                self._extras_s.update(self._compare.extras_s)
         finally:
             self._state = "finished" if completed else "interrupted"
             try:
-                if power is not None:
-                    power.stop()
-                    self._traces = power.traces()
+                energy.stop()
                 progress.stop()
                 for sampled in loaders.values():
                     shutdown_workers(sampled)
@@ -187,69 +176,6 @@ class Benchmark:
         (a share of the run) is for the epochs, so the idle baseline comes on top of it."""
         idle = self._extras_s.get("idle baseline", 0.0) if self._budget_s is None else 0.0
         return self._clock() - start - idle
-
-    def _profile_step(self, loaders: dict[int, SampledLoader], recorder: BatchRecorder,
-                      start: float) -> Iterator[DataLoader]:
-        """One more epoch of one batch, untimed, with FLOPs counted (for the cloud roofline)."""
-        assert self._clouds is not None
-        model = options.first_module(self._restore)
-        if model is None:
-            self._compare_notes.append(
-                "No torch.nn.Module in restore=..., so one training step could not be profiled: the "
-                "cloud speed-ups use published ratios and the TFLOPS/bandwidth baseline only.")
-            return
-        self._progress.update(self._clock() - start, None, "profiling one step (FLOPs, untimed)")
-        if 1 not in loaders:
-            loaders[1], _ = self._sampler.loader_for(1, recorder)
-        recorder.reset()
-        profiler = StepProfiler(model, precision=self._clouds.precision, family=self._clouds.family)
-        t0 = self._clock()
-        profiler.start()
-        try:
-            yield loaders[1]
-        finally:
-            profiler.stop()
-            self._extras_s["profiled step"] = self._clock() - t0
-        self._profile = profiler.result()
-
-    def _identify_device(self, start: float) -> None:
-        assert self._clouds is not None
-        if self._clouds.device is not None:
-            self._device = self._clouds.device
-            return
-        self._progress.update(self._clock() - start, None, "measuring this device for the cloud comparison")
-        t0 = self._clock()
-        self._device = identify_local_device(load_gpus(self._clouds.gpus_table))
-        self._extras_s["device measurement"] = self._clock() - t0
-
-    def _start_sampler(self, start: float) -> PowerSampler | None:
-        self._origin_s = start
-        if self._energy is None:
-            return None
-        if self._energy.meters is not None:
-            meters, self._fallbacks = list(self._energy.meters), ()
-        else:
-            found = discover_meters()
-            meters, self._fallbacks = list(found.meters), found.fallbacks
-        self._meters = tuple(meters)
-        return PowerSampler(meters, interval_s=self._energy.interval_s, clock=self._clock).start()
-
-    def _idle_baseline(self, power: PowerSampler | None, start: float) -> None:
-        """A short idle reading before the first epoch: what the machine draws doing nothing."""
-        if power is None or self._energy is None:
-            return
-        idle_s = self._energy.idle_s
-        if self._budget_s is not None:
-            idle_s = min(idle_s, IDLE_BUDGET_SHARE * self._budget_s)
-        if idle_s <= 0:
-            return
-        self._progress.update(self._clock() - start, self._budget_s, "idle baseline (energy)")
-        t0 = self._clock()
-        self._sleep(idle_s)
-        power.sample_once()
-        t1 = self._clock()
-        self._idle_window_s = (t0 - start, t1 - start)
-        self._extras_s["idle baseline"] = t1 - t0
 
     def _record(self, batches: int, loader: SampledLoader, recorder: BatchRecorder, t0: float,
                 t1: float, start: float, loader_epoch: int) -> EpochRecord:
@@ -336,8 +262,10 @@ class Benchmark:
                 "batches offered. greenlove assumes an epoch goes over the whole loader; if yours "
                 "stops after a fixed number of steps, the prediction overstates the full run."
             )
-        energy_measured, energy_predicted = self._energy_results(prediction, warnings)
-        comparison = self._comparison(prediction, energy_predicted, warnings)
+        energy_measured, energy_predicted = self._energy_run.results(
+            self._records, prediction, full_batches=shape.full_batches, epochs=self.epochs,
+            confidence=self._confidence, warnings=warnings)
+        comparison = self._compare.comparison(prediction, energy_predicted, warnings)
         fit = prediction.fit
         trend = prediction.trend
         return Report(
@@ -378,7 +306,7 @@ class Benchmark:
                 cost_usd=comparison.cost_usd,
                 co2_kg=comparison.co2_kg,
             ),
-            assumptions={**_assumptions(), **self._meter_assumptions(), **comparison.assumptions},
+            assumptions={**_assumptions(), **self._energy_run.assumptions(), **comparison.assumptions},
             warnings=tuple(warnings),
             environment=describe_environment(),
             created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -388,49 +316,6 @@ class Benchmark:
         )
 
 
-    def _energy_results(self, prediction: TimePrediction, warnings: list[str]
-                        ) -> tuple[EnergyMeasurement | None, EnergyPrediction | None]:
-        if self._energy is None:
-            return None, None
-        measured = measure_energy(
-            self._traces, self._records, prediction.roles, origin_s=self._origin_s,
-            idle_window_s=self._idle_window_s, interval_s=self._energy.interval_s,
-            fallbacks=self._fallbacks,
-        )
-        warnings += measurement_warnings(measured, self._records)
-        predicted = predict_energy(measured, self._records, prediction,
-                                   full_batches=self._sampler.shape.full_batches,
-                                   epochs=self.epochs, confidence=self._confidence,
-                                   drift_rel=DRIFT_REL)
-        if predicted is None:
-            warnings.append("No device's energy could be measured or estimated, so the report "
-                            "has no energy prediction.")
-        else:
-            warnings += predicted.warnings
-        return measured, predicted
-
-    def _comparison(self, prediction: TimePrediction, energy: EnergyPrediction | None,
-                    warnings: list[str]) -> Comparison:
-        gpu_w = None
-        if energy is not None:
-            gpu_powers = [d.mean_power_w for d in energy.devices if d.kind == "gpu" and d.mean_power_w]
-            gpu_w = sum(gpu_powers) / len(gpu_powers) if gpu_powers else None  # per GPU
-        comparison = build_comparison(
-            time_s=prediction.time_s, energy_kwh=energy.energy_kwh if energy else None,
-            site=self._resolved_site, device=self._device, profile=self._profile,
-            gpu_power_w=gpu_w, options=self._clouds,
-        )
-        warnings += self._compare_notes
-        warnings += [w[0].upper() + w[1:] + ("" if w.endswith(".") else ".")
-                     for w in comparison.warnings]
-        return comparison
-
-    def _meter_assumptions(self) -> dict[str, dict[str, Any]]:
-        """Constants the estimating meters used (TDP, W per GB), each with its source."""
-        found: dict[str, dict[str, Any]] = {}
-        for meter in self._meters:
-            found.update(getattr(meter, "assumptions", lambda: {})())
-        return found
 
 
 def _assumptions() -> dict[str, dict[str, Any]]:

@@ -28,6 +28,7 @@ from .clouds import (
 from .costs import co2_kg, cost_usd, equivalences
 from .local_device import LocalDevice
 from .model import Interval
+from .options import check_switch
 from .site import ResolvedSite
 from .speedup import (
     ACHIEVABLE_BANDWIDTH_FRACTION,
@@ -80,13 +81,8 @@ class CloudOptions:
 
 
 def check_clouds(clouds: Any) -> CloudOptions | None:
-    if clouds is None or clouds is True:
-        return CloudOptions()
-    if clouds is False:
-        return None
-    if isinstance(clouds, CloudOptions):
-        return clouds
-    raise TypeError(f"clouds must be True, False or greenlove.CloudOptions(...), got {clouds!r}")
+    """``clouds``: None or True (compare with defaults), False (do not), or CloudOptions."""
+    return check_switch(clouds, CloudOptions, "clouds")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .devices.base import Meter
+from .options import check_switch
 from .power_sampler import DEFAULT_INTERVAL_S
 
 DEFAULT_IDLE_S = 1.0
@@ -48,10 +49,4 @@ class EnergyOptions:
 
 def check_energy(energy: Any) -> EnergyOptions | None:
     """``energy``: None or True (measure with defaults), False (do not), or EnergyOptions."""
-    if energy is None or energy is True:
-        return EnergyOptions()
-    if energy is False:
-        return None
-    if isinstance(energy, EnergyOptions):
-        return energy
-    raise TypeError(f"energy must be True, False or greenlove.EnergyOptions(...), got {energy!r}")
+    return check_switch(energy, EnergyOptions, "energy")

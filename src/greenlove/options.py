@@ -113,3 +113,16 @@ def first_module(restore: tuple[Any, ...]) -> Any:
     from torch import nn
 
     return next((obj for obj in restore if isinstance(obj, nn.Module)), None)
+
+
+def check_switch(value: Any, options_type: type, name: str) -> Any:
+    """An on/off-with-options argument: None or True (defaults), False (off: None), or an
+    ``options_type`` instance."""
+    if value is None or value is True:
+        return options_type()
+    if value is False:
+        return None
+    if isinstance(value, options_type):
+        return value
+    raise TypeError(f"{name} must be True, False or greenlove.{options_type.__name__}(...), "
+                    f"got {value!r}")

@@ -208,6 +208,7 @@ class StepProfiler:
         self._optimizers: dict[int, torch.optim.Optimizer] = {}
         self._handles: list[Any] = []
         self._counter: FlopCounterMode | None = None
+        self.started = False
         self._leaves = [m for m in model.modules() if next(m.children(), None) is None]
 
     def _on_forward(self, module: nn.Module, inputs: Any, output: Any) -> None:
@@ -223,6 +224,9 @@ class StepProfiler:
         self._optimizers[id(optimizer)] = optimizer
 
     def start(self) -> StepProfiler:
+        if self.started:
+            raise RuntimeError("a StepProfiler profiles one step")
+        self.started = True
         self._handles = [m.register_forward_hook(self._on_forward) for m in self._leaves]
         # A global hook sees whichever torch.optim optimizer the step uses, without asking for it.
         self._handles.append(register_optimizer_step_post_hook(self._on_optimizer_step))
