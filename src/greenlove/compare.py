@@ -51,7 +51,7 @@ class CloudOptions:
     ``precision``/``family``: override what is detected from the model.
     ``offers``/``gpus_table``/``throughput``: your own CSV files instead of the shipped tables.
     ``device``: describe the local device yourself (skips its identification and, on a CPU, the
-    1.5 s measurement that stands in for a spec).
+    1 s measurement that stands in for a spec).
     """
 
     providers: Sequence[str] | None = None

@@ -11,7 +11,7 @@ from .devices.base import Meter
 from .options import check_switch
 from .power_sampler import DEFAULT_INTERVAL_S
 
-DEFAULT_IDLE_S = 1.0
+DEFAULT_IDLE_S = 0.5
 """Idle baseline before the first epoch; at most IDLE_BUDGET_SHARE of a budget the user gives."""
 IDLE_BUDGET_SHARE = 0.1
 

@@ -104,7 +104,7 @@ def _copy_bandwidth_gbs(budget_s: float, device: torch.device, clock: Callable[[
     return 2.0 * src.nbytes / max(best, 1e-12) / 1e9
 
 
-def measure_cpu_standin(seconds: float = 1.5, *, dtype: torch.dtype = torch.float32,
+def measure_cpu_standin(seconds: float = 1.0, *, dtype: torch.dtype = torch.float32,
                         clock: Callable[[], float] = time.perf_counter,
                         device: torch.device | str = "cpu") -> LocalDevice:
     """Measure achieved matmul TFLOP/s and copy GB/s on `device` within about `seconds` s.
