@@ -9,6 +9,8 @@ def duration(seconds: float) -> str:
     """'850 ms', '42.1 s', '12 min 30 s', '3 h 05 min', '2 d 4 h'."""
     if not math.isfinite(seconds):
         return "n/a"
+    if seconds <= 0:
+        return "0 ms" if seconds > -5e-4 else "-" + duration(-seconds)   # never "-0 ms"
     if seconds < 1:
         return f"{seconds * 1e3:.0f} ms"
     if seconds < 60:
