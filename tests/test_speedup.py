@@ -122,6 +122,25 @@ def test_roofline_against_the_measured_cpu_standin_uses_achieved_figures():
     assert "measured" in s.detail
 
 
+
+def test_roofline_adds_the_measured_dispatch_floor_and_uses_the_measured_local_step():
+    import dataclasses
+
+    cpu = LocalDevice("CPU", "cpu", None, 1.0, 20.0, "measured-cpu-standin", "measured here",
+                      op_overhead_s=5e-6)
+    small = dataclasses.replace(profile(1e9, 1e6), ops_per_step=100)   # 100 ops x 5 us = 0.5 ms
+    target_s = 1e9 / (40e12 * ACHIEVABLE_COMPUTE_FRACTION) + 100 * 5e-6
+    s = roofline_speedup(cpu, TARGET, small, local_step_s=2e-3)
+    assert s.value == pytest.approx(2e-3 / target_s)
+    assert "overhead-bound" in s.detail and "100 ops" in s.detail and "2 ms as measured" in s.detail
+    # Without a measured step the local side is its roofline plus the same floor.
+    s = roofline_speedup(cpu, TARGET, small)
+    assert s.value == pytest.approx((1e9 / 1e12 + 5e-4) / target_s)
+    # A spec'd local GPU keeps its roofline: the measured step would mix in data loading.
+    gpu_local = dataclasses.replace(spec_local(LOCAL), op_overhead_s=5e-6)
+    s = roofline_speedup(gpu_local, TARGET, small, local_step_s=1.0)
+    assert s.value < 10
+
 def test_roofline_precision_fallbacks_are_labelled():
     tf32 = roofline_speedup(spec_local(LOCAL), TARGET, profile(1e12, 1e9, "tf32"))
     assert tf32.value == pytest.approx(4.0) and "tf32 not in table: fp32 column used" in tf32.detail

@@ -102,6 +102,7 @@ def _interval(value: Interval | None) -> dict[str, float] | None:
 
 def _device_dict(device: LocalDevice) -> dict[str, Any]:
     return {"name": device.name, "kind": device.kind, "method": device.method,
+            "op_overhead_s": device.op_overhead_s,
             "spec": device.spec.name if device.spec else None,
             "achieved_tflops": device.achieved_tflops,
             "achieved_bandwidth_gbs": device.achieved_bandwidth_gbs, "source": device.source}
@@ -127,7 +128,8 @@ def _estimate_dict(e: CloudEstimate, local: LocalRun) -> dict[str, Any]:
 
 def build_comparison(*, time_s: Interval, energy_kwh: Interval | None, site: ResolvedSite,
                      device: LocalDevice | None, profile: WorkloadProfile | None,
-                     gpu_power_w: float | None, options: CloudOptions | None) -> Comparison:
+                     gpu_power_w: float | None, options: CloudOptions | None,
+                     step_s: float | None = None) -> Comparison:
     warnings = list(site.warnings)
     local_cost = cost_usd(energy_kwh, site) if energy_kwh is not None else None
     local_co2 = co2_kg(energy_kwh, site.g_co2_per_kwh, site.pue) if energy_kwh is not None else None
@@ -142,7 +144,7 @@ def build_comparison(*, time_s: Interval, energy_kwh: Interval | None, site: Res
         return Comparison(local_cost, local_co2, section, assumptions, tuple(warnings))
     specs = load_gpus(options.gpus_table)
     local = LocalRun(device=device, time_s=time_s, energy_kwh=energy_kwh, cost_usd=local_cost,
-                     co2_kg=local_co2, gpu_power_w=gpu_power_w)
+                     co2_kg=local_co2, gpu_power_w=gpu_power_w, step_s=step_s)
     estimates = compare_clouds(
         local, load_offers(options.offers), specs, gpus=options.gpus, profile=profile,
         ratios=load_throughput(options.throughput), carbon=load_carbon(), pue_table=load_pue(),
@@ -175,7 +177,8 @@ def build_comparison(*, time_s: Interval, energy_kwh: Interval | None, site: Res
         "workload": None if profile is None else {
             "flops_per_step": profile.flops_per_step, "bytes_per_step": profile.bytes_per_step,
             "precision": profile.precision, "family": profile.family,
-            "family_source": profile.family_source, "bytes_detail": profile.bytes_detail},
+            "family_source": profile.family_source, "bytes_detail": profile.bytes_detail,
+            "ops_per_step": profile.ops_per_step},
         "offers": [_estimate_dict(e, local) for e in estimates],
         "rankings": rankings(estimates),
     })

@@ -90,7 +90,7 @@ class CompareRun:
         comparison = build_comparison(
             time_s=prediction.time_s, energy_kwh=energy.energy_kwh if energy else None,
             site=self.site, device=self.device, profile=self.profile, gpu_power_w=gpu_w,
-            options=self.options,
+            options=self.options, step_s=prediction.per_batch_s or None,
         )
         warnings += self.notes
         warnings += [w[0].upper() + w[1:] + ("" if w.endswith(".") else ".")

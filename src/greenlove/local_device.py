@@ -48,6 +48,7 @@ class LocalDevice:
     achieved_bandwidth_gbs: float | None
     method: DeviceMethod
     source: str
+    op_overhead_s: float | None = None   # measured host cost of dispatching one tiny torch op
 
 
 def _sync(device: torch.device) -> None:
@@ -104,6 +105,21 @@ def _copy_bandwidth_gbs(budget_s: float, device: torch.device, clock: Callable[[
     return 2.0 * src.nbytes / max(best, 1e-12) / 1e9
 
 
+def measure_op_overhead_s(ops: int = 2000, clock: Callable[[], float] = time.perf_counter) -> float:
+    """Host time to dispatch one tiny eager op (a 1-element in-place add), best of 3 runs, s.
+
+    Every op of an eager training step pays at least this much on the host, on any GPU: it is
+    the floor under a cloud GPU's step time that FLOPs and bytes alone do not see."""
+    x = torch.zeros(1)
+    best = math.inf
+    for _ in range(3):
+        t0 = clock()
+        for _ in range(ops):
+            x.add_(1.0)
+        best = min(best, (clock() - t0) / ops)
+    return best
+
+
 def measure_cpu_standin(seconds: float = 1.0, *, dtype: torch.dtype = torch.float32,
                         clock: Callable[[], float] = time.perf_counter,
                         device: torch.device | str = "cpu") -> LocalDevice:
@@ -130,7 +146,8 @@ def measure_cpu_standin(seconds: float = 1.0, *, dtype: torch.dtype = torch.floa
               f"{_COPY_BYTES // 2**20} MiB copy (bytes read+written) on {where}")
     return LocalDevice(name=name, kind="cpu" if dev.type == "cpu" else "gpu", spec=None,
                        achieved_tflops=tflops, achieved_bandwidth_gbs=bandwidth_gbs,
-                       method="measured-cpu-standin", source=source)
+                       method="measured-cpu-standin", source=source,
+                       op_overhead_s=measure_op_overhead_s(clock=clock))
 
 
 def identify_local_device(specs: Sequence[GpuSpec], *, cuda_name: str | None = None,
@@ -151,7 +168,8 @@ def identify_local_device(specs: Sequence[GpuSpec], *, cuda_name: str | None = N
     if spec is not None:
         return LocalDevice(name=name, kind="gpu", spec=spec, achieved_tflops=None,
                            achieved_bandwidth_gbs=None, method="spec-table",
-                           source=f"spec row '{spec.name}': {spec.source}")
+                           source=f"spec row '{spec.name}': {spec.source}",
+                           op_overhead_s=measure_op_overhead_s())
     if not cuda_present:
         return LocalDevice(name=name, kind="gpu", spec=None, achieved_tflops=None,
                            achieved_bandwidth_gbs=None, method="unknown-gpu",

@@ -146,13 +146,18 @@ def _step_time_s(flops: float, bytes_: float, tflops: float, bandwidth_gbs: floa
     return (compute_s, "compute") if compute_s >= memory_s else (memory_s, "memory")
 
 
-def roofline_speedup(local: LocalDevice, target: GpuSpec, profile: WorkloadProfile) -> Speedup | None:
+def roofline_speedup(local: LocalDevice, target: GpuSpec, profile: WorkloadProfile,
+                     local_step_s: float | None = None) -> Speedup | None:
     """Step time max(FLOPs / achievable TFLOP/s, bytes / achievable GB/s) locally over on target.
 
     GPU figures are spec peaks times ACHIEVABLE_COMPUTE_FRACTION / ACHIEVABLE_BANDWIDTH_FRACTION;
     a measured local device (CPU stand-in, timed unknown GPU) uses its achieved figures as they
-    are. Fits nothing. Ignores kernel-launch and data-loading time, so a small model on a big GPU
-    gains less than this says. None when a figure is missing.
+    are. Where the profile counted the step's ops and the host's per-op dispatch time was
+    measured, every step also pays ops x that time on each device: an eager step cannot run
+    faster than the host issues its kernels. ``local_step_s``, the per-batch time the benchmark
+    measured here, replaces the local estimate when the local device is measured rather than a
+    spec row. Ignores data loading, so a loader-bound run gains less than this says. None when
+    a figure is missing.
     """
     labels: list[str] = []
     precision = profile.precision
@@ -180,6 +185,16 @@ def roofline_speedup(local: LocalDevice, target: GpuSpec, profile: WorkloadProfi
         return None
     local_s, local_bound = _step_time_s(flops, bytes_, local_tflops, local_gbs)
     target_s, target_bound = _step_time_s(flops, bytes_, target_tflops, target_gbs)
+    if profile.ops_per_step and local.op_overhead_s:
+        floor_s = profile.ops_per_step * local.op_overhead_s
+        labels.append(f"each step pays {profile.ops_per_step} ops x {local.op_overhead_s * 1e6:.2g} us "
+                      f"of host dispatch (measured here) = {floor_s * 1e3:.3g} ms on either device")
+        local_s, target_s = local_s + floor_s, target_s + floor_s
+        if floor_s > target_s / 2:
+            target_bound = "overhead"
+    if local_step_s is not None and local_step_s > 0 and local.spec is None:
+        local_s, local_bound = local_step_s, "measured"
+        labels.append(f"local step {local_step_s * 1e3:.3g} ms as measured by the benchmark")
     detail = (f"roofline at {precision}: {flops:.3g} FLOP and {bytes_:.3g} B per step "
               f"({profile.arithmetic_intensity:.3g} FLOP/B); local {local_bound}-bound "
               f"({local_tflops:.3g} TFLOP/s, {local_gbs:.3g} GB/s, {local_s * 1e3:.3g} ms), "
@@ -222,7 +237,7 @@ def baseline_speedup(local: LocalDevice | GpuSpec, target: GpuSpec) -> Speedup |
 
 def speedups_for(local: LocalDevice, target: GpuSpec, *, profile: WorkloadProfile | None,
                  ratios: Iterable[ThroughputRatio], user_speedup: float | None = None,
-                 ) -> tuple[Speedup, ...]:
+                 local_step_s: float | None = None) -> tuple[Speedup, ...]:
     """Every available estimate, in preference order user-measured, published, roofline, baseline.
 
     Without a profile the published ratio uses the geometric mean over tasks at fp32 and the
@@ -239,6 +254,6 @@ def speedups_for(local: LocalDevice, target: GpuSpec, *, profile: WorkloadProfil
         precision = profile.precision if profile is not None else "fp32"
         estimates.append(published_ratio(local.spec, target, ratios, family, precision))
     if profile is not None:
-        estimates.append(roofline_speedup(local, target, profile))
+        estimates.append(roofline_speedup(local, target, profile, local_step_s))
     estimates.append(baseline_speedup(local, target))
     return tuple(e for e in estimates if e is not None)

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 from torch.optim.optimizer import register_optimizer_step_post_hook
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 Precision = Literal["fp32", "tf32", "bf16", "fp16", "fp64"]
@@ -57,6 +58,7 @@ class WorkloadProfile:
     family: str
     family_source: str
     bytes_detail: str = ""
+    ops_per_step: int = 0        # eager ops dispatched in the step (0: not counted)
 
     @property
     def arithmetic_intensity(self) -> float:
@@ -188,6 +190,18 @@ def _optimizer_state_bytes(optimizers: Iterable[torch.optim.Optimizer]) -> int:
     return total
 
 
+class _OpCounter(TorchDispatchMode):
+    """Counts the aten ops a step dispatches (each one an eager kernel launch on a GPU)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[override]
+        self.count += 1
+        return func(*args, **(kwargs or {}))
+
+
 class StepProfiler:
     """Profiles whatever runs between start() and stop() on this thread as one training step.
 
@@ -232,12 +246,18 @@ class StepProfiler:
         self._handles.append(register_optimizer_step_post_hook(self._on_optimizer_step))
         self._counter = FlopCounterMode(display=False)
         self._counter.__enter__()
+        self._ops = _OpCounter()
+        self._ops.__enter__()
         return self
 
     def stop(self) -> None:
         """Leave the FLOP counter and remove every hook (idempotent, safe after an error)."""
         counter, self._counter = self._counter, None
+        ops, self._ops = getattr(self, "_ops", None), None
         try:
+            if ops is not None:
+                ops.__exit__(None, None, None)
+                self._op_count = ops.count
             if counter is not None:
                 counter.__exit__(None, None, None)
                 self._flops = float(counter.get_total_flops())
@@ -270,7 +290,8 @@ class StepProfiler:
             family, family_source = self.family, "given"
         return WorkloadProfile(flops_per_step=getattr(self, "_flops", 0.0),
                                bytes_per_step=float(total), precision=precision, family=family,
-                               family_source=family_source, bytes_detail=detail)
+                               family_source=family_source, bytes_detail=detail,
+                               ops_per_step=getattr(self, "_op_count", 0))
 
 
 def profile_training_step(step: Callable[[], None], *, model: nn.Module, precision: str | None = None,
