@@ -163,10 +163,10 @@ def build_comparison(*, time_s: Interval, energy_kwh: Interval | None, site: Res
                             f"{', '.join(missing)} (`greenlove clouds` lists them).")
     if device.method == "measured-cpu-standin":
         warnings.append(
-            "This run is on a CPU: the speed-ups to cloud GPUs compare the GPUs' specifications with "
-            f"this CPU's measured matmul throughput ({device.achieved_tflops or 0:.3g} TFLOPS) and "
-            f"memory bandwidth ({device.achieved_bandwidth_gbs or 0:.3g} GB/s); expect them to be "
-            "rough (data loading and Python overhead do not speed up with the GPU)."
+            "This run is on a CPU: the speed-ups to cloud GPUs compare the step measured here with "
+            "each GPU's specification plus the host's per-op dispatch time (this CPU: "
+            f"{device.achieved_tflops or 0:.3g} TFLOPS matmul, {device.achieved_bandwidth_gbs or 0:.3g} "
+            "GB/s copy); expect them to be rough (data loading does not speed up with the GPU)."
         )
     if device.method == "unknown-gpu":
         warnings.append(f"{device.name} is not in greenlove's GPU table: {device.source}.")
