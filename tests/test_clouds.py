@@ -495,19 +495,27 @@ def test_estimate_with_a_site_prices_the_run_and_lists_the_clouds(clock, tmp_pat
     assert "Crusoe Cloud" in str(report)
 
 
-def test_estimate_profiles_one_real_step_and_restores_the_model(clock) -> None:
-    model, optimizer = make_model()
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    after_each_call: list[dict[str, torch.Tensor]] = []
-
+def _real_epoch(clock, model, optimizer, after_loop=lambda: None):
+    """train_epoch that really trains, costs 10 ms a batch + 100 ms on the fake clock, and runs
+    ``after_loop`` after its loop."""
     def train_epoch(loader) -> None:
         for x, y in loader:
             optimizer.zero_grad()
             nn.functional.cross_entropy(model(x), y).backward()
             optimizer.step()
             clock.advance(0.01)
+        after_loop()
         clock.advance(0.1)
-        after_each_call.append({k: v.clone() for k, v in model.state_dict().items()})
+
+    return train_epoch
+
+
+def test_estimate_profiles_one_real_step_and_restores_the_model(clock) -> None:
+    model, optimizer = make_model()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    after_each_call: list[dict[str, torch.Tensor]] = []
+    train_epoch = _real_epoch(clock, model, optimizer, after_loop=lambda: after_each_call.append(
+        {k: v.clone() for k, v in model.state_dict().items()}))
 
     report = _estimate(clock, train_epoch, make_loader(), epochs=20, budget_s=8.0,
                        restore=(model, optimizer))
@@ -525,20 +533,12 @@ def test_estimate_profiles_one_real_step_and_restores_the_model(clock) -> None:
     assert optimizer.state_dict()["state"] == {}
 
 
-
 def test_only_the_step_is_profiled_not_the_work_after_the_loop(clock) -> None:
     """A validation-like matmul after the loop must not count as FLOPs of the training step."""
     model, optimizer = make_model()   # Linear(1, 4) -> ReLU -> Linear(4, 3), batches of 10
     big = torch.ones(64, 64)
-
-    def train_epoch(loader) -> None:
-        for x, y in loader:
-            optimizer.zero_grad()
-            nn.functional.cross_entropy(model(x), y).backward()
-            optimizer.step()
-            clock.advance(0.01)
-        big @ big                       # 2 x 64^3 FLOP: far more than the step
-        clock.advance(0.1)
+    # 2 x 64^3 FLOP after the loop: far more than the step
+    train_epoch = _real_epoch(clock, model, optimizer, after_loop=lambda: big @ big)
 
     report = _estimate(clock, train_epoch, make_loader(), epochs=20, budget_s=8.0,
                        restore=(model, optimizer))

@@ -171,11 +171,16 @@ class Benchmark:
                 state.apply()
                 self._wall_s = clock() - start
 
+    def _unbudgeted_s(self) -> float:
+        """Seconds of untimed work not charged to the budget. A budget the user gives includes
+        the idle baseline; the automatic budget (a share of the run) is for the epochs alone.
+        The cloud comparison's step and measurement come after the budget either way."""
+        return sum(v for k, v in self._extras_s.items()
+                   if self._budget_s is None or k != "idle baseline")
+
     def _elapsed_s(self, start: float) -> float:
-        """Budget time used. A budget the user gives includes everything; the automatic budget
-        (a share of the run) is for the epochs, so the idle baseline comes on top of it."""
-        idle = self._extras_s.get("idle baseline", 0.0) if self._budget_s is None else 0.0
-        return self._clock() - start - idle
+        """Budget time used so far."""
+        return self._clock() - start - self._unbudgeted_s()
 
     def _record(self, batches: int, loader: SampledLoader, recorder: BatchRecorder, t0: float,
                 t1: float, start: float, loader_epoch: int) -> EpochRecord:
@@ -246,9 +251,7 @@ class Benchmark:
         if schedule.whole_epochs:
             warnings.append(f"The data set has only {shape.full_batches} batches per epoch, too few "
                             "to sample: whole epochs were timed instead.")
-        extras_s = sum(v for k, v in self._extras_s.items()
-                       if self._budget_s is None or k != "idle baseline")
-        timed_s = self._wall_s - extras_s
+        timed_s = self._wall_s - self._unbudgeted_s()
         if schedule.over_budget or timed_s > 1.1 * budget_s:
             warnings.append(
                 f"The benchmark took {timed_s:.1f} s, more than its {budget_s:.1f} s budget: "

@@ -143,10 +143,11 @@ def build_comparison(*, time_s: Interval, energy_kwh: Interval | None, site: Res
     if options is None or device is None:
         return Comparison(local_cost, local_co2, section, assumptions, tuple(warnings))
     specs = load_gpus(options.gpus_table)
+    offers = load_offers(options.offers)
     local = LocalRun(device=device, time_s=time_s, energy_kwh=energy_kwh, cost_usd=local_cost,
                      co2_kg=local_co2, gpu_power_w=gpu_power_w, step_s=step_s)
     estimates = compare_clouds(
-        local, load_offers(options.offers), specs, gpus=options.gpus, profile=profile,
+        local, offers, specs, gpus=options.gpus, profile=profile,
         ratios=load_throughput(options.throughput), carbon=load_carbon(), pue_table=load_pue(),
         sites=load_provider_sites(), user_speedups=options.speedups, providers=options.providers,
     )
@@ -156,7 +157,7 @@ def build_comparison(*, time_s: Interval, energy_kwh: Interval | None, site: Res
         warnings.append(f"clouds.speedups names GPUs that are not in the spec table, so they were not "
                         f"used: {', '.join(unknown)} (`greenlove gpus` lists the names).")
     if options.providers is not None:
-        known = {o.provider for o in load_offers(options.offers)}
+        known = {o.provider for o in offers}
         missing = sorted(set(options.providers) - known)
         if missing:
             warnings.append(f"clouds.providers names providers with no offer in the table: "

@@ -93,6 +93,5 @@ class CompareRun:
             options=self.options, step_s=prediction.per_batch_s or None,
         )
         warnings += self.notes
-        warnings += [w[0].upper() + w[1:] + ("" if w.endswith(".") else ".")
-                     for w in comparison.warnings]
+        warnings += comparison.warnings
         return comparison

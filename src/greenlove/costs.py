@@ -21,10 +21,7 @@ if TYPE_CHECKING:
 
 def scale_interval(interval: Interval, factor: float) -> Interval:
     """``interval`` times a non-negative exact ``factor``; the confidence is unchanged."""
-    if not (math.isfinite(factor) and factor >= 0):
-        raise ValueError(f"factor must be a finite number >= 0 (got {factor!r})")
-    return Interval(point=interval.point * factor, low=interval.low * factor,
-                    high=interval.high * factor, confidence=interval.confidence)
+    return interval.scaled(factor)
 
 
 def cost_usd(energy_kwh: Interval, site: ResolvedSite) -> Interval | None:

@@ -218,10 +218,8 @@ def predict_energy(
         parts = {k: v * mean_w**2 for k, v in time.variance_parts_s2.items()}
         parts["power"] = (power_rel * total.point) ** 2
 
-    energy_kwh = Interval(total.point / J_PER_KWH, total.low / J_PER_KWH, total.high / J_PER_KWH,
-                          confidence)
-    epoch_kwh = Interval(epoch.point / J_PER_KWH, epoch.low / J_PER_KWH, epoch.high / J_PER_KWH,
-                         confidence)
+    energy_kwh = total.scaled(1 / J_PER_KWH)
+    epoch_kwh = epoch.scaled(1 / J_PER_KWH)
     idle_values = [d.idle_power_w for d in measured]
     idle_power_w = float(sum(idle_values)) if all(v is not None for v in idle_values) else None
     idle_share = None

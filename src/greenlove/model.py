@@ -88,9 +88,11 @@ class Interval:
         return {"point": self.point, "low": self.low, "high": self.high,
                 "confidence": self.confidence}
 
-    @property
-    def half_width_rel(self) -> float:
-        return (self.high - self.low) / (2 * self.point) if self.point > 0 else math.inf
+    def scaled(self, factor: float) -> Interval:
+        """This interval times an exact factor >= 0 (a unit change, a price): same confidence."""
+        if not (math.isfinite(factor) and factor >= 0):
+            raise ValueError(f"factor must be a finite number >= 0 (got {factor!r})")
+        return Interval(self.point * factor, self.low * factor, self.high * factor, self.confidence)
 
 
 @dataclass(frozen=True)

@@ -211,13 +211,13 @@ def _resolve_zone(site: Site, carbon: Mapping[str, CarbonIntensity],
     country = country_of_time_zone(tz, zone_tab) if tz else None
     found = _lookup(country, carbon) if country else None
     if found is not None:
-        warnings.append(f"zone {found} guessed from the system time zone {tz}; pass Site(zone=...) "
-                        "to set it")
+        warnings.append(f"Zone {found} guessed from the system time zone {tz}; pass Site(zone=...) "
+                        "to set it.")
         return found, ZONE_GUESSED, f"guessed from time zone {tz} ({zone_tab.name})"
     if WORLD not in carbon:
         raise SiteError("no zone given, none could be guessed, and the carbon table has no WORLD row")
     why = f"time zone {tz!r} maps to no known zone" if tz else "no system time zone found"
-    warnings.append(f"zone unknown ({why}): world average used; pass Site(zone=...) to set it")
+    warnings.append(f"Zone unknown ({why}): world average used; pass Site(zone=...) to set it.")
     return WORLD, ZONE_WORLD, f"world average ({why})"
 
 
@@ -271,20 +271,20 @@ def _resolve_price(site: Site, zone: str, prices: Mapping[str, ElectricityPrice]
     country = _country_of(zone)
     if country is not None and country in prices:
         row = prices[country]
-        warnings.append(f"no electricity price for {zone}: {country}'s national price used")
+        warnings.append(f"No electricity price for {zone}: {country}'s national price used.")
         return row.usd_per_kwh, f"{country} national price: {_row_source(row)}", METHOD_COUNTRY
     if WORLD in prices:
         row = prices[WORLD]
-        warnings.append(f"no electricity price for {zone}: world figure used; pass "
-                        "Site(usd_per_kwh=...) for yours")
+        warnings.append(f"No electricity price for {zone}: world figure used; pass "
+                        "Site(usd_per_kwh=...) for yours.")
         return row.usd_per_kwh, f"world figure: {_row_source(row)}", METHOD_WORLD
     if prices:
         median = statistics.median(row.usd_per_kwh for row in prices.values())
-        warnings.append(f"no electricity price for {zone}: the median of the {len(prices)} countries' "
-                        "prices used; pass Site(usd_per_kwh=...) for yours")
+        warnings.append(f"No electricity price for {zone}: the median of the {len(prices)} countries' "
+                        "prices used; pass Site(usd_per_kwh=...) for yours.")
         return median, (f"median of the {len(prices)} countries in greenlove's price table "
                         f"({next(iter(prices.values())).source})"), "table-median"
-    warnings.append(f"no electricity price for {zone}: cost omitted; pass Site(usd_per_kwh=...)")
+    warnings.append(f"No electricity price for {zone}: cost omitted; pass Site(usd_per_kwh=...).")
     return None, "no price known for this zone", METHOD_UNKNOWN
 
 
@@ -310,13 +310,13 @@ def _resolve_intensity(site: Site, zone: str, carbon: Mapping[str, CarbonIntensi
         return float(site.g_co2_per_kwh), "given by the user", METHOD_GIVEN
     if site.electricity_maps_key is not None:
         if zone == WORLD:
-            warnings.append("Electricity Maps needs a zone: table value used; pass Site(zone=...)")
+            warnings.append("Electricity Maps needs a zone: table value used; pass Site(zone=...).")
         else:
             try:
                 value, moment = fetch_live_intensity(zone, site.electricity_maps_key, fetch)
             except Exception as exc:  # a live figure is optional: any failure falls back, labelled
                 warnings.append(f"Electricity Maps live intensity for {zone} failed "
-                                f"({type(exc).__name__}: {exc}): table value used")
+                                f"({type(exc).__name__}: {exc}): table value used.")
             else:
                 return value, f"Electricity Maps, live, {moment}", METHOD_LIVE
     if zone in carbon:
@@ -324,11 +324,11 @@ def _resolve_intensity(site: Site, zone: str, carbon: Mapping[str, CarbonIntensi
     country = _country_of(zone)
     if country is not None and country in carbon:
         row = carbon[country]
-        warnings.append(f"no carbon intensity for {zone}: {country}'s national average used")
+        warnings.append(f"No carbon intensity for {zone}: {country}'s national average used.")
         return row.g_co2_per_kwh, f"{country} national average: {_row_source(row)}", METHOD_COUNTRY
     if WORLD not in carbon:
         raise SiteError(f"no carbon intensity for {zone} and the carbon table has no WORLD row")
-    warnings.append(f"no carbon intensity for {zone}: world average used")
+    warnings.append(f"No carbon intensity for {zone}: world average used.")
     return carbon[WORLD].g_co2_per_kwh, f"world average: {_row_source(carbon[WORLD])}", METHOD_WORLD
 
 

@@ -98,10 +98,6 @@ class RaplMeter:
         self._reader = reader
         self._lock = threading.Lock()
 
-    @property
-    def domain_labels(self) -> tuple[str, ...]:
-        return tuple(d.label for d in self._domains)
-
     def read(self) -> MeterReading:
         with self._lock:
             for domain in self._domains:

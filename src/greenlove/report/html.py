@@ -42,10 +42,7 @@ def _interval_text(value: dict[str, float] | None, fmt) -> str:
 
 def _offers(report: Report) -> dict[str, Any]:
     offers = [dict(o) for o in report.clouds]
-    crusoe = [o for o in offers if o["provider"].startswith("Crusoe")]
-    others = sorted((o for o in offers if not o["provider"].startswith("Crusoe")),
-                    key=lambda o: (o.get("cost_usd") or {}).get("point", math.inf))
-    shown = crusoe + others[:max(CLOUD_ROWS - len(crusoe), 0)]
+    shown = [dict(o) for o in report.cloud_rows(CLOUD_ROWS)]
     local = report.comparison.get("local", {})
 
     def largest(key: str) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +96,14 @@ class Report:
     extra: Mapping[str, Any] = field(default_factory=dict)
     clouds: tuple[Mapping[str, Any], ...] = ()       # one entry per cloud offer (JSON form)
     comparison: Mapping[str, Any] = field(default_factory=dict)  # local device, workload, rankings
+
+    def cloud_rows(self, limit: int) -> list[Mapping[str, Any]]:
+        """The offers to show: every Crusoe offer (table order), then the cheapest others, up to
+        ``limit`` rows in all; the rest stay in the JSON."""
+        crusoe = [o for o in self.clouds if o["provider"].startswith("Crusoe")]
+        others = sorted((o for o in self.clouds if not o["provider"].startswith("Crusoe")),
+                        key=lambda o: (o.get("cost_usd") or {}).get("point", math.inf))
+        return crusoe + others[:max(limit - len(crusoe), 0)]
 
     def to_dict(self) -> dict[str, Any]:
         from .jsonio import report_to_dict

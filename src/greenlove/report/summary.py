@@ -61,10 +61,7 @@ def _cloud_table(report: Report) -> Table | None:
                   show_edge=False)
     for column in ("offer", "speed-up", "time (95%)", "cost", "spot", "CO2e grid", "claimed"):
         table.add_column(column, justify="left" if column == "offer" else "right")
-    crusoe = [o for o in offers if o["provider"].startswith("Crusoe")]
-    others = sorted((o for o in offers if not o["provider"].startswith("Crusoe")),
-                    key=lambda o: (o["cost_usd"] or {}).get("point", float("inf")))
-    shown = crusoe + others[:max(CLOUD_ROWS - len(crusoe), 0)]
+    shown = report.cloud_rows(CLOUD_ROWS)
     for o in shown:
         t, c, spot, co2 = o["time_s"], o["cost_usd"], o["cost_spot_usd"], o["co2_kg"]
         table.add_row(
