@@ -522,15 +522,59 @@ def test_estimate_profiles_one_real_step_and_restores_the_model(clock) -> None:
     workload = report.comparison["workload"]
     assert workload is not None and workload["flops_per_step"] > 0
     assert workload["precision"] == "fp32" and workload["family"] == "other"
-    assert "profiled step" in report.benchmark.extras_s
+    # The first step of the first timed epoch was profiled: no epoch of its own.
+    assert [r.profiled for r in report.benchmark.epochs][:2] == [True, False]
+    assert sum(r.profiled for r in report.benchmark.epochs) == 1
+    assert "profiled step" not in report.benchmark.extras_s
+    assert len(after_each_call) == len(report.benchmark.epochs)
     # The profile lets the roofline in beside the baseline.
     assert any(s["method"] == "roofline" for o in report.clouds for s in o["speedups"])
-    # The last call was the profiled step, and it did train the model ...
-    assert any(not torch.equal(after_each_call[-1][k], before[k]) for k in before)
+    # The profiled epoch did train the model ...
+    assert any(not torch.equal(after_each_call[0][k], before[k]) for k in before)
     # ... yet every parameter is back, and the optimizer holds no state from the benchmark.
     after = model.state_dict()
     assert all(torch.equal(after[k], before[k]) for k in before)
     assert optimizer.state_dict()["state"] == {}
+
+
+def test_the_budget_keeps_back_what_the_comparison_does_after_the_epochs(clock) -> None:
+    from greenlove.compare_run import CompareRun
+    from greenlove.local_device import STANDIN_WALL_S
+
+    # Off, or the device described: nothing. This machine to be measured: the measurement.
+    assert CompareRun(None, None, clock=clock).reserve_s() == 0.0
+    assert CompareRun(fake_clouds(), None, clock=clock).reserve_s() == 0.0
+    assert CompareRun(CloudOptions(), None, clock=clock).reserve_s() == STANDIN_WALL_S
+
+
+@pytest.mark.parametrize("how", ["raises", "breaks"])
+def test_a_first_step_that_raises_or_breaks_leaves_no_profiler_behind(clock, how) -> None:
+    from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
+
+    model, optimizer = make_model()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+
+    def train_epoch(loader) -> None:
+        for x, y in loader:
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+            clock.advance(0.01)
+            if how == "raises":
+                raise RuntimeError("boom")
+            break
+
+    if how == "raises":
+        with pytest.raises(RuntimeError, match="boom"):
+            _estimate(clock, train_epoch, make_loader(), epochs=20, budget_s=8.0,
+                      restore=(model, optimizer))
+    else:
+        report = _estimate(clock, train_epoch, make_loader(), epochs=20, budget_s=8.0,
+                           restore=(model, optimizer))
+        assert report.comparison["workload"]["flops_per_step"] > 0
+    assert _get_current_dispatch_mode_stack() == []      # FLOP and op counters left
+    assert all(not m._forward_hooks for m in model.modules())
+    assert all(torch.equal(model.state_dict()[k], before[k]) for k in before)
 
 
 def test_only_the_step_is_profiled_not_the_work_after_the_loop(clock) -> None:

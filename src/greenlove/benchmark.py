@@ -49,10 +49,10 @@ class Benchmark:
         report = bench.report()
 
     Each loop body is one timed epoch (devices are synchronised at both edges); with the cloud
-    comparison on (the default), one last loader of a single batch follows for an untimed step
-    whose FLOPs are counted (``clouds=False`` skips it). When the loop
-    ends, is broken, or raises, the objects in ``restore``, the RNG states and the loader's
-    generator are put back; ``with Benchmark(...) as bench:`` makes that immediate on any exit.
+    comparison on (the default), the first training step of the first epoch runs under a FLOP
+    counter (``clouds=False`` leaves it out). When the loop ends, is broken, or raises, the
+    objects in ``restore``, the RNG states and the loader's generator are put back;
+    ``with Benchmark(...) as bench:`` makes that immediate on any exit.
     """
 
     def __init__(
@@ -121,7 +121,7 @@ class Benchmark:
         schedule = self._schedule = Schedule(
             full_batches=shape.full_batches, epochs=self.epochs, budget_s=self._budget_s,
             sample_fraction=self._sample_fraction, warmup_epochs=self._warmup_epochs,
-            precision=self._precision,
+            precision=self._precision, reserve_s=self._compare.reserve_s(),
         )
         completed = False
         energy = self._energy_run
@@ -140,29 +140,29 @@ class Benchmark:
                 progress.update(clock() - start, schedule.budget_s,
                                 f"{step.phase}: {step.batches} of {shape.full_batches} batches")
                 recorder.reset()
+                # The cloud comparison profiles the first step of the first epoch (a warm-up
+                # candidate anyway) instead of costing an epoch of its own.
+                profiled = not self._records and self._compare.profile_first_step(
+                    options.first_module(self._restore), recorder)
                 sync()
                 t0 = clock()
                 recorder.mark_start(t0)
                 yield loader
                 sync()
                 t1 = clock()
+                self._compare.finish_profile()
                 self._records.append(self._record(step.batches, loader, recorder, t0, t1, start,
-                                                  served.get(step.batches, 0)))
+                                                  served.get(step.batches, 0), profiled))
                 served[step.batches] = served.get(step.batches, 0) + 1
             completed = True
             if self._compare.options is not None:
-                progress.update(clock() - start, None, "cloud comparison: one profiled step, this device")
-
-                def one_batch(step_recorder: BatchRecorder) -> SampledLoader:
-                    loaders[-1], _ = self._sampler.loader_for(1, step_recorder)  # shut down below
-                    return loaders[-1]
-
-                yield from self._compare.profile_step(options.first_module(self._restore), one_batch)
+                progress.update(clock() - start, schedule.budget_s, "cloud comparison: this device")
                 self._compare.identify_device()
                 self._extras_s.update(self._compare.extras_s)
         finally:
             self._state = "finished" if completed else "interrupted"
             try:
+                self._compare.finish_profile()
                 energy.stop()
                 progress.stop()
                 for sampled in loaders.values():
@@ -171,19 +171,12 @@ class Benchmark:
                 state.apply()
                 self._wall_s = clock() - start
 
-    def _unbudgeted_s(self) -> float:
-        """Seconds of untimed work not charged to the budget. A budget the user gives includes
-        the idle baseline; the automatic budget (a share of the run) is for the epochs alone.
-        The cloud comparison's step and measurement come after the budget either way."""
-        return sum(v for k, v in self._extras_s.items()
-                   if self._budget_s is None or k != "idle baseline")
-
     def _elapsed_s(self, start: float) -> float:
-        """Budget time used so far."""
-        return self._clock() - start - self._unbudgeted_s()
+        """Budget time used so far: everything since the start, the idle baseline included."""
+        return self._clock() - start
 
     def _record(self, batches: int, loader: SampledLoader, recorder: BatchRecorder, t0: float,
-                t1: float, start: float, loader_epoch: int) -> EpochRecord:
+                t1: float, start: float, loader_epoch: int, profiled: bool) -> EpochRecord:
         epoch_s = elapsed_s(t0, t1)
         if recorder.count == 0:
             raise BenchmarkError(
@@ -197,7 +190,7 @@ class Benchmark:
             order=len(self._records), sample_batches=batches,
             sample_size=loader._greenlove_items, batches_drawn=recorder.count,
             epoch_s=epoch_s, started_s=t0 - start, loader_epoch=loader_epoch,
-            first_batch_s=first, batch_s=steps, span_s=span,
+            first_batch_s=first, batch_s=steps, span_s=span, profiled=profiled,
         )
 
     def _precision(self, records: list[EpochRecord]) -> float:
@@ -251,10 +244,9 @@ class Benchmark:
         if schedule.whole_epochs:
             warnings.append(f"The data set has only {shape.full_batches} batches per epoch, too few "
                             "to sample: whole epochs were timed instead.")
-        timed_s = self._wall_s - self._unbudgeted_s()
-        if schedule.over_budget or timed_s > 1.1 * budget_s:
+        if schedule.over_budget or self._wall_s > 1.1 * budget_s:
             warnings.append(
-                f"The benchmark took {timed_s:.1f} s, more than its {budget_s:.1f} s budget: "
+                f"The benchmark took {self._wall_s:.1f} s, more than its {budget_s:.1f} s budget: "
                 "that is the least it needs to time three sample sizes with this data."
             )
         drawn_less = [r for r in self._records if r.batches_drawn < r.sample_batches]
@@ -325,9 +317,11 @@ def _assumptions() -> dict[str, dict[str, Any]]:
     return {
         "drift_rel": {
             "value": DRIFT_REL, "unit": "fraction (1 sd)",
-            "source": "greenlove assumption from its accuracy benchmark: two full runs of one "
-                      "training on a shared 2-core machine differed by 1.7-7% (median), 21% at "
-                      "worst (2026-11-27); `greenlove validate --repeat 2` measures it on yours",
+            "source": "greenlove assumption from its accuracy benchmark on shared 2-core VMs "
+                      "(2026-11-27): predictions from a few seconds of benchmark missed the run "
+                      "after it by 6.5% (quiet hour) to 11.9% (busy hour) rms, 6-11% once the "
+                      "fit's own error is taken out; `greenlove validate --repeat 2` shows how "
+                      "far two runs differ on your machine",
         },
         "drift_per_noise": {
             "value": DRIFT_PER_NOISE, "unit": "fraction of the epoch-to-epoch noise",

@@ -1,37 +1,19 @@
-"""The cloud comparison's part of one benchmark: the site, one profiled training step, the local
-device, and the comparison built from the predictions. The Benchmark owns one CompareRun."""
+"""The cloud comparison's part of one benchmark: the site, one profiled training step (the first
+of the first timed epoch), the local device, and the comparison built from the predictions. The
+Benchmark owns one CompareRun."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
 from .compare import CloudOptions, Comparison, build_comparison
 from .energy_model import EnergyPrediction
-from .local_device import LocalDevice, identify_local_device
+from .local_device import STANDIN_WALL_S, LocalDevice, identify_local_device
 from .measure import BatchRecorder, Clock
 from .model import TimePrediction
 from .site import Site, resolve_site
 from .tables import load_gpus
 from .workload_profile import StepProfiler, WorkloadProfile
-
-
-class _StepRecorder(BatchRecorder):
-    """Counts FLOPs from the delivery of the first batch until the loop asks for the next one:
-    exactly one training step (forward, backward, optimizer), not what the epoch function does
-    before or after its loop (a validation pass would otherwise be counted, slowly)."""
-
-    def __init__(self, clock: Clock, profiler: StepProfiler) -> None:
-        super().__init__(clock)
-        self._profiler = profiler
-
-    def wrap(self, batches: Iterator[Any], limit: int | None = None) -> Iterator[Any]:
-        for batch in super().wrap(batches, 1):
-            self._profiler.start()
-            try:
-                yield batch
-            finally:
-                self._profiler.stop()
 
 
 class CompareRun:
@@ -45,31 +27,41 @@ class CompareRun:
         self.device: LocalDevice | None = None
         self.notes: list[str] = []
         self.extras_s: dict[str, float] = {}
+        self._profiler: StepProfiler | None = None
 
-    def profile_step(self, model: Any, one_batch_loader: Callable[[BatchRecorder], Any]
-                     ) -> Iterator[Any]:
-        """Yields one loader of one batch for an untimed epoch; the step on that batch is
-        profiled (FLOPs counted, bytes estimated)."""
+    def profile_first_step(self, model: Any, recorder: BatchRecorder) -> bool:
+        """Arm ``recorder`` so that the first training step of the coming epoch is profiled
+        (FLOPs counted, bytes estimated). True when armed; say why not otherwise."""
         if self.options is None:
-            return
+            return False
         if model is None:
             self.notes.append(
-                "No torch.nn.Module in restore=..., so one training step could not be profiled: the "
+                "No torch.nn.Module in restore=..., so no training step could be profiled: the "
                 "cloud speed-ups use published ratios and the TFLOPS/bandwidth baseline only.")
-            return
+            return False
         profiler = StepProfiler(model, precision=self.options.precision, family=self.options.family)
-        loader = one_batch_loader(_StepRecorder(self._clock, profiler))
-        t0 = self._clock()
-        try:
-            yield loader
-        finally:
-            profiler.stop()  # the loop may have left before asking for a second batch
-            self.extras_s["profiled step"] = self._clock() - t0
+        self._profiler = profiler
+        recorder.around_first_step(profiler.start, profiler.stop)
+        return True
+
+    def finish_profile(self) -> None:
+        """Collect the profile (idempotent; safe after an error or a loop left early)."""
+        profiler, self._profiler = self._profiler, None
+        if profiler is None:
+            return
+        profiler.stop()
         if profiler.started:
             self.profile = profiler.result()
         else:
-            self.notes.append("The profiled epoch drew no batch, so no training step was profiled: "
+            self.notes.append("The first epoch drew no batch, so no training step was profiled: "
                               "the cloud speed-ups use published ratios and the baseline only.")
+
+    def reserve_s(self) -> float:
+        """Seconds to keep back of the budget for the work after the epochs: measuring this
+        device, unless it was described in the options."""
+        if self.options is None or self.options.device is not None:
+            return 0.0
+        return STANDIN_WALL_S
 
     def identify_device(self) -> None:
         if self.options is None:

@@ -51,6 +51,7 @@ class EpochRecord:
     first_batch_s: float | None = None   # epoch start to first batch delivered (unsynchronised)
     batch_s: tuple[float, ...] = ()      # intervals between batch deliveries (unsynchronised)
     span_s: float | None = None          # first to last batch delivery (unsynchronised)
+    profiled: bool = False               # its first step ran under the cloud comparison's profiler
 
     @property
     def outside_batches_s(self) -> float | None:
@@ -78,9 +79,16 @@ class BatchRecorder:
         self.deliveries: list[float] = []
         self.last_delivery: float | None = None
         self.count = 0
+        self._step_hooks: tuple[Callable[[], Any], Callable[[], Any]] | None = None
 
     def mark_start(self, now: float) -> None:
         self.started_at = now
+
+    def around_first_step(self, start: Callable[[], Any], stop: Callable[[], Any]) -> None:
+        """In the coming epoch, call ``start`` when the first batch is handed over and ``stop``
+        when the loop asks for the next one (or leaves): exactly one training step, not what
+        the epoch function does before or after its loop."""
+        self._step_hooks = (start, stop)
 
     def wrap(self, batches: Iterator[Any], limit: int | None = None) -> Iterator[Any]:
         """Yield from ``batches`` (at most ``limit`` of them), stamping each delivery."""
@@ -91,7 +99,15 @@ class BatchRecorder:
             now = self.last_delivery = clock()
             if len(deliveries) <= MAX_BATCH_TIMES_KEPT:
                 deliveries.append(now)
-            yield batch
+            hooks, self._step_hooks = self._step_hooks, None
+            if hooks is None:
+                yield batch
+            else:
+                hooks[0]()
+                try:
+                    yield batch
+                finally:
+                    hooks[1]()
             if limit is not None and self.count >= limit:
                 return
 

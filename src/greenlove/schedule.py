@@ -12,10 +12,14 @@ The schedule runs in three phases:
    the machine does not masquerade as a size effect), k chosen so that about five rounds fit
    the budget (at least 16 batches at the largest, 4 at the smallest); it stops when the next
    epoch would overrun the budget (after at least one round), or early (after three rounds)
-   once the prediction is tight enough.
+   once the prediction is tight enough. When not even one such round fits (an epoch with a
+   large fixed cost, a tight budget), the rounds time one size between the tiny sample and the
+   probe: with those two, that makes the three sizes the line needs, at a third of the cost.
 
 Budget rule (``budget_s=None``): 4% of the full run predicted from the probe, at least 2 s and
-at most 60 s. The budget counts everything from the start of the benchmark.
+at most 60 s. The budget counts everything from the start of the benchmark: the idle baseline
+before the epochs and, through ``reserve_s``, the work planned after them (the cloud
+comparison's measurement of this device).
 """
 
 from __future__ import annotations
@@ -72,7 +76,7 @@ class Schedule:
 
     def __init__(self, *, full_batches: int, epochs: int, budget_s: float | None,
                  sample_fraction: float | None, warmup_epochs: int | str,
-                 precision: PrecisionProbe) -> None:
+                 precision: PrecisionProbe, reserve_s: float = 0.0) -> None:
         self.full_batches = full_batches
         self.epochs = epochs
         self.budget_s = budget_s
@@ -85,6 +89,7 @@ class Schedule:
         self.tiny_batches = min(WARMUP_BATCHES, self.cap_batches)
         self.warmup_epochs = warmup_epochs
         self._precision = precision
+        self._reserve_s = reserve_s
         self.sizes: tuple[int, ...] = ()
         self.stop_reason = ""
         self.over_budget = False
@@ -182,7 +187,7 @@ class Schedule:
         if self.budget_s is None:
             predicted = self.epochs * (fixed_s + per_batch_s * self.full_batches)
             self.budget_s = automatic_budget_s(predicted)
-        remaining = max(self.budget_s - elapsed_s, 0.0)
+        remaining = max(self.budget_s - elapsed_s - self._reserve_s, 0.0)
         # TARGET_ROUNDS rounds of (k/4 + k/2 + k) batches and three fixed costs fill ~90%.
         per_round = 0.9 * remaining / TARGET_ROUNDS
         k = (per_round - 3 * fixed_s) / (1.75 * per_batch_s) if per_batch_s > 0 else self.cap_batches
@@ -191,7 +196,19 @@ class Schedule:
         sizes = sorted({max(floor, round(k / 4)), max(floor, round(k / 2)), k})
         if len(sizes) < 3:
             sizes = list(range(1, min(3, self.cap_batches) + 1))
+        one_round_s = sum(fixed_s + per_batch_s * x for x in sizes)
+        middle = self._middle_size(records)
+        if one_round_s > remaining and middle is not None:
+            sizes = [middle]
         self.sizes = tuple(sizes)
+
+    def _middle_size(self, records: Sequence[EpochRecord]) -> int | None:
+        """A size strictly between the tiny sample and the largest timed so far (their geometric
+        mean), or None when there is no room between them."""
+        largest = max(r.sample_batches for r in records)
+        middle = round(math.sqrt(self.tiny_batches * largest))
+        return middle if self.tiny_batches < middle < largest else None
+
 
     def _round_step(self, records: Sequence[EpochRecord], elapsed_s: float) -> Step | None:
         assert self.budget_s is not None
@@ -206,7 +223,7 @@ class Schedule:
             self._rounds_done += 1
         batches = self._round[0]
         expected = self._expected_epoch_s(records, batches)
-        if elapsed_s + expected > self.budget_s:
+        if elapsed_s + expected + self._reserve_s > self.budget_s:
             if self._rounds_done - 1 >= MIN_ROUNDS:  # the rounds before this one are complete
                 self.stop_reason = "the budget was spent"
                 return None
@@ -224,11 +241,12 @@ class Schedule:
     def _whole_epoch_step(self, records: Sequence[EpochRecord], elapsed_s: float) -> Step | None:
         budget = self.budget_s if self.budget_s is not None else BUDGET_MIN_S
         minimum = 3 + (self.warmup_epochs if isinstance(self.warmup_epochs, int) else 1)
+        needed = records[-1].epoch_s + self._reserve_s if records else 0.0  # next epoch, and after
         if len(records) < minimum:
-            if records and elapsed_s + records[-1].epoch_s > budget:
+            if records and elapsed_s + needed > budget:
                 self.over_budget = True
             return Step(self.full_batches, "whole epochs")
-        if records and elapsed_s + records[-1].epoch_s > budget:
+        if records and elapsed_s + needed > budget:
             self.stop_reason = "the budget was spent"
             return None
         if len(records) >= 20:

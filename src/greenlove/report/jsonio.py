@@ -61,6 +61,7 @@ def _runs(measurements: Measurements) -> list[dict[str, Any]]:
             "first_batch_s": [r.first_batch_s for r, _ in pairs],
             "batch_s": [list(r.batch_s) for r, _ in pairs],
             "span_s": [r.span_s for r, _ in pairs],
+            "profiled": [r.profiled for r, _ in pairs],
         })
         if measurements.energy is not None:
             runs[-1]["energy_j"] = [measurements.energy.epoch_total_j(r.order) for r, _ in pairs]
@@ -203,6 +204,7 @@ def _records(runs: list[dict[str, Any]]) -> tuple[tuple[EpochRecord, ...], tuple
                 first_batch_s=run["first_batch_s"][i],
                 batch_s=tuple(float(v) for v in run["batch_s"][i]),
                 span_s=run.get("span_s", [None] * count)[i],
+                profiled=bool(run.get("profiled", [False] * count)[i]),
             ), str(run["role"][i])))
     pairs.sort(key=lambda p: p[0].order)
     return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
