@@ -80,6 +80,24 @@ def test_automatic_budget_is_a_small_share_of_the_run(clock) -> None:
     assert report.benchmark.wall_s <= report.benchmark.budget_s
 
 
+def test_automatic_budget_is_predicted_again_after_a_slow_probe(clock) -> None:
+    # The probe epoch (the third call) hits a 3x slow spell: the budget it implies is too big,
+    # and the rounds' sizes bring it back to 4% of the run.
+    epoch = SimulatedEpoch(clock, fixed_s=0.0, per_batch_s=0.05)
+    plain = SimulatedEpoch.__call__
+
+    def spiky(loader) -> None:
+        start = clock()
+        plain(epoch, loader)
+        if epoch.calls == 3:
+            clock.advance(2 * (clock() - start))
+
+    report = _estimate(clock, spiky, make_loader(), epochs=200)
+    bench = report.benchmark
+    assert bench.budget_s == pytest.approx(BUDGET_SHARE * 1000.0, rel=0.05)
+    assert bench.wall_s <= bench.budget_s
+
+
 def test_stops_early_when_tight(clock) -> None:
     epoch = SimulatedEpoch(clock, fixed_s=0.01, per_batch_s=0.01)  # no noise at all
     report = _estimate(clock, epoch, make_loader(), budget_s=60.0)

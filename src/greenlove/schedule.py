@@ -17,9 +17,10 @@ The schedule runs in three phases:
    probe: with those two, that makes the three sizes the line needs, at a third of the cost.
 
 Budget rule (``budget_s=None``): 4% of the full run predicted from the probe, at least 2 s and
-at most 60 s. The budget counts everything from the start of the benchmark: the idle baseline
-before the epochs and, through ``reserve_s``, the work planned after them (the cloud
-comparison's measurement of this device).
+at most 60 s, predicted again from the rounds' sizes before every round after the first. The
+budget counts everything from the start of the benchmark: the idle baseline before the epochs
+and, through ``reserve_s``, the work planned after them (the cloud comparison's measurement of
+this device).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from .measure import EpochRecord
 
@@ -213,6 +216,8 @@ class Schedule:
     def _round_step(self, records: Sequence[EpochRecord], elapsed_s: float) -> Step | None:
         assert self.budget_s is not None
         if not self._round:
+            if self.budget_is_automatic and self._rounds_done >= 1:
+                self._refresh_budget(records)
             tight_enough = (self._rounds_done >= MIN_ROUNDS_BEFORE_TIGHT
                             and self._precision(records) <= TIGHT_HALF_WIDTH_REL)
             if tight_enough:
@@ -230,6 +235,18 @@ class Schedule:
             self.over_budget = True
         self._round.pop(0)
         return Step(batches, "rounds")
+
+    def _refresh_budget(self, records: Sequence[EpochRecord]) -> None:
+        """The automatic budget again, from the line through the rounds' sizes (median epoch
+        per size): the probe's one look at the data can be off by tens of percent."""
+        medians = {x: float(np.median([r.epoch_s for r in records if r.sample_batches == x]))
+                   for x in self.sizes if any(r.sample_batches == x for r in records)}
+        if len(medians) < 2:
+            return
+        per_batch_s, fixed_s = np.polyfit(list(medians), list(medians.values()), 1)
+        epoch_s = fixed_s + per_batch_s * self.full_batches
+        if per_batch_s > 0 and epoch_s > 0:
+            self.budget_s = automatic_budget_s(self.epochs * epoch_s)
 
     def _expected_epoch_s(self, records: Sequence[EpochRecord], batches: int) -> float:
         same = [r.epoch_s for r in records if r.sample_batches == batches]
