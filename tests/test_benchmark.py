@@ -98,6 +98,20 @@ def test_automatic_budget_is_predicted_again_after_a_slow_probe(clock) -> None:
     assert bench.wall_s <= bench.budget_s
 
 
+def test_a_cpu_model_gets_the_cpu_drift_assumption(clock) -> None:
+    from greenlove.model import DRIFT_REL_CPU
+    from greenlove.stats import z_quantile
+
+    model, optimizer = make_model()
+    epoch = SimulatedEpoch(clock, fixed_s=0.2, per_batch_s=0.01)   # exact: only drift is left
+    report = _estimate(clock, epoch, make_loader(), budget_s=10.0, restore=(model, optimizer))
+    assert report.assumptions["drift_rel"]["value"] == DRIFT_REL_CPU
+    assert "for training on a CPU" in report.assumptions["drift_rel"]["source"]
+    time_s = report.prediction.time_s
+    half = z_quantile(0.95) * 50 * DRIFT_REL_CPU * (0.2 + 0.01 * 100)
+    assert time_s.high - time_s.point == pytest.approx(half, rel=1e-3)
+
+
 def test_stops_early_when_tight(clock) -> None:
     epoch = SimulatedEpoch(clock, fixed_s=0.01, per_batch_s=0.01)  # no noise at all
     report = _estimate(clock, epoch, make_loader(), budget_s=60.0)

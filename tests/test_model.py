@@ -9,7 +9,7 @@ import pytest
 
 from greenlove.measure import EpochRecord
 from greenlove.model import (
-    DRIFT_REL,
+    DRIFT_REL_CPU,
     classify_roles,
     predict_time,
     proportional_prediction,
@@ -64,9 +64,24 @@ def test_exact_data_interval_is_the_drift_term() -> None:
     prediction = predict_time(records, full_batches=1000, epochs=10, confidence=0.95)
     epoch = 0.5 + 0.01 * 1000
     assert prediction.time_s.point == pytest.approx(10 * epoch)
-    half = z_quantile(0.95) * 10 * DRIFT_REL * epoch
+    half = z_quantile(0.95) * 10 * DRIFT_REL_CPU * epoch
     assert prediction.time_s.high - prediction.time_s.point == pytest.approx(half, rel=1e-3)
     assert prediction.warmup_s == 0.0 and prediction.warnings == ()
+
+
+def test_drift_assumption_follows_the_training_device() -> None:
+    import torch
+    from torch import nn
+
+    from greenlove.measure import training_device_kind
+    from greenlove.model import DRIFT_REL_ACCELERATOR, drift_rel_for
+
+    assert training_device_kind(nn.Linear(2, 2)) == "cpu"
+    assert training_device_kind(nn.Linear(2, 2, device="meta")) == "accelerator"  # not on a CPU
+    assert training_device_kind(nn.BatchNorm1d(2, affine=False)) == "cpu"  # buffers only
+    if not (torch.cuda.is_available() and torch.cuda.is_initialized()):
+        assert training_device_kind(None) == "cpu"
+    assert drift_rel_for("cpu") == DRIFT_REL_CPU > DRIFT_REL_ACCELERATOR == drift_rel_for("accelerator")
 
 
 def test_warmup_is_classified_and_added_once() -> None:

@@ -30,8 +30,17 @@ from .measure import (
     default_clock,
     elapsed_s,
     synchronize_devices,
+    training_device_kind,
 )
-from .model import DRIFT_PER_NOISE, DRIFT_REL, WARMUP_UNCERTAINTY_REL, TimePrediction, predict_time
+from .model import (
+    DRIFT_PER_NOISE,
+    DRIFT_REL_ACCELERATOR,
+    DRIFT_REL_CPU,
+    WARMUP_UNCERTAINTY_REL,
+    TimePrediction,
+    drift_rel_for,
+    predict_time,
+)
 from .progress import ProgressDisplay, make_progress
 from .report.result import FitSummary, Measurements, Prediction, Report, RunPlan
 from .restore import UserState
@@ -200,7 +209,15 @@ class Benchmark:
         estimated = math.sqrt(parts["fit"] + parts["epoch_noise"])
         return 2 * estimated / prediction.time_s.point if prediction.time_s.point > 0 else math.inf
 
-    def _predict(self, records: list[EpochRecord], drift_rel: float = DRIFT_REL) -> TimePrediction:
+    def _device_kind(self) -> str:
+        return training_device_kind(options.first_module(self._restore))
+
+    def _drift_rel(self) -> float:
+        return drift_rel_for(self._device_kind())
+
+    def _predict(self, records: list[EpochRecord], drift_rel: float | None = None) -> TimePrediction:
+        if drift_rel is None:
+            drift_rel = self._drift_rel()
         return predict_time(records, full_batches=self._sampler.shape.full_batches,
                             epochs=self.epochs, warmup_epochs=self._warmup_epochs,
                             confidence=self._confidence, drift_rel=drift_rel)
@@ -259,7 +276,7 @@ class Benchmark:
             )
         energy_measured, energy_predicted = self._energy_run.results(
             self._records, prediction, full_batches=shape.full_batches, epochs=self.epochs,
-            confidence=self._confidence, warnings=warnings)
+            confidence=self._confidence, drift_rel=self._drift_rel(), warnings=warnings)
         comparison = self._compare.comparison(prediction, energy_predicted, warnings)
         fit = prediction.fit
         trend = prediction.trend
@@ -301,7 +318,8 @@ class Benchmark:
                 cost_usd=comparison.cost_usd,
                 co2_kg=comparison.co2_kg,
             ),
-            assumptions={**_assumptions(), **self._energy_run.assumptions(), **comparison.assumptions},
+            assumptions={**_assumptions(self._device_kind()), **self._energy_run.assumptions(),
+                         **comparison.assumptions},
             warnings=tuple(warnings),
             environment=describe_environment(),
             created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -313,15 +331,20 @@ class Benchmark:
 
 
 
-def _assumptions() -> dict[str, dict[str, Any]]:
+def _assumptions(device_kind: str) -> dict[str, dict[str, Any]]:
+    on_cpu = device_kind == "cpu"
     return {
         "drift_rel": {
-            "value": DRIFT_REL, "unit": "fraction (1 sd)",
-            "source": "greenlove assumption from its accuracy benchmark on shared 2-core VMs "
-                      "(2026-11-27): predictions from a few seconds of benchmark missed the run "
-                      "after it by 6.5% (quiet hour) to 11.9% (busy hour) rms, 6-11% once the "
-                      "fit's own error is taken out; `greenlove validate --repeat 2` shows how "
-                      "far two runs differ on your machine",
+            "value": drift_rel_for(device_kind), "unit": "fraction (1 sd)",
+            "source": (
+                "greenlove assumption for training on a CPU, from its accuracy benchmark on "
+                "shared 2-core VMs (2026-11-27): over 21 benchmark-then-run pairs, predictions "
+                "from a few seconds of benchmark missed the run after it by 12.2% rms (6.5% in "
+                "the quietest hour, 16.3% in the busiest); `greenlove validate --repeat 2` shows "
+                "how far two runs differ on your machine" if on_cpu else
+                f"greenlove assumption for training on an accelerator ({DRIFT_REL_ACCELERATOR:g}; "
+                f"{DRIFT_REL_CPU:g} on a CPU): not yet measured, no GPU was lent to the accuracy "
+                "benchmark"),
         },
         "drift_per_noise": {
             "value": DRIFT_PER_NOISE, "unit": "fraction of the epoch-to-epoch noise",

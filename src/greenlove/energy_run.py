@@ -21,7 +21,7 @@ from .energy_model import (
 )
 from .energy_options import IDLE_BUDGET_SHARE, EnergyOptions
 from .measure import Clock, EpochRecord
-from .model import DRIFT_REL, TimePrediction
+from .model import TimePrediction
 from .power_sampler import DeviceTrace, PowerSampler
 
 
@@ -75,8 +75,8 @@ class EnergyRun:
             self._traces = self._sampler.traces()
 
     def results(self, records: Sequence[EpochRecord], prediction: TimePrediction, *,
-                full_batches: int, epochs: int, confidence: float, warnings: list[str]
-                ) -> tuple[EnergyMeasurement | None, EnergyPrediction | None]:
+                full_batches: int, epochs: int, confidence: float, drift_rel: float,
+                warnings: list[str]) -> tuple[EnergyMeasurement | None, EnergyPrediction | None]:
         if self.options is None:
             return None, None
         measured = measure_energy(
@@ -86,7 +86,7 @@ class EnergyRun:
         )
         warnings += measurement_warnings(measured, records)
         predicted = predict_energy(measured, records, prediction, full_batches=full_batches,
-                                   epochs=epochs, confidence=confidence, drift_rel=DRIFT_REL)
+                                   epochs=epochs, confidence=confidence, drift_rel=drift_rel)
         if predicted is None:
             warnings.append("No device's energy could be measured or estimated, so the report "
                             "has no energy prediction.")

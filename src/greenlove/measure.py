@@ -37,6 +37,16 @@ def synchronize_devices() -> None:
         torch.mps.synchronize()
 
 
+def training_device_kind(model: Any) -> str:
+    """"accelerator" when the model lives on a GPU (CUDA, MPS, XPU...), else "cpu". Without a
+    model: "accelerator" when the user's code initialised CUDA."""
+    if model is not None:
+        for tensor in (*model.parameters(), *model.buffers()):
+            return "cpu" if tensor.device.type == "cpu" else "accelerator"
+    cuda_used = torch.cuda.is_available() and torch.cuda.is_initialized()
+    return "accelerator" if cuda_used else "cpu"
+
+
 @dataclass(frozen=True)
 class EpochRecord:
     """One timed epoch of the benchmark, as measured (seconds throughout)."""

@@ -33,18 +33,31 @@ from .stats import (
     z_quantile,
 )
 
-DRIFT_REL = 0.07
-"""Standard deviation of the machine's slow speed drift, relative (assumption): how far the
-speed seen in a benchmark of a few seconds may sit from the mean speed of the run after it.
+DRIFT_REL_CPU = 0.12
+"""Standard deviation of the machine's slow speed drift when training runs on the CPU,
+relative (assumption): how far the speed seen in a benchmark of a few seconds may sit from the
+mean speed of the minutes or hours of run after it.
 
-Measured on this project's shared 2-core VMs (2026-11-27): over 14 benchmark-then-run pairs
-(the seven workloads of ``greenlove validate``, in two sessions), the root-mean-square error
-of the prediction was 6.5% in a quiet hour and 11.9% in a busy one; the fit's own part (2-4%)
-taken out leaves 6-11%, and the epochs of the full runs themselves varied by 5-16% (sd) in
-waves lasting many epochs. Drift is correlated across epochs: more epochs do not average it.
-A dedicated machine drifts less, and the interval is then wider than it needs to be;
-``greenlove validate --repeat 2`` prints how far two runs differ on yours.
+Measured on this project's shared 2-core VMs (2026-11-27): over 21 benchmark-then-run pairs
+(the seven workloads of ``greenlove validate``, three sessions), the prediction missed the run
+by 12.2% root-mean-square (6.5% in the quietest hour, 16.3% in the busiest); the fit's own part
+(about 3%) taken out leaves 12%. The epochs of the full runs varied by 5-16% (sd) in waves
+lasting many epochs, and two full runs of one training differed by up to 19-24%. A laptop
+that boosts its clock at first and throttles under sustained load can drift the same way. Drift is
+correlated across epochs: more epochs do not average it. ``greenlove validate --repeat 2``
+prints how far two runs differ on your machine.
 """
+
+DRIFT_REL_ACCELERATOR = 0.04
+"""The same for training on a GPU (or another accelerator): a whole device is not shared with
+noisy neighbours, but clocks settle under sustained power and thermal load. An assumption, not
+yet measured (no GPU was lent to this project's accuracy benchmark)."""
+
+
+def drift_rel_for(device_kind: str) -> float:
+    """The drift assumption for training on ``device_kind`` ("cpu" or "accelerator")."""
+    return DRIFT_REL_CPU if device_kind == "cpu" else DRIFT_REL_ACCELERATOR
+
 
 DRIFT_PER_NOISE = 0.5
 """On a machine whose epochs vary by sigma from one to the next, the run as a whole is taken to
@@ -196,7 +209,7 @@ def predict_time(
     epochs: int,
     warmup_epochs: int | str = "auto",
     confidence: float = 0.95,
-    drift_rel: float = DRIFT_REL,
+    drift_rel: float = DRIFT_REL_CPU,
 ) -> TimePrediction:
     """Predict the wall time of ``epochs`` epochs of ``full_batches`` batches each."""
     if not records:
