@@ -112,6 +112,44 @@ def test_a_cpu_model_gets_the_cpu_drift_assumption(clock) -> None:
     assert time_s.high - time_s.point == pytest.approx(half, rel=1e-3)
 
 
+def test_the_device_measurement_comes_before_the_epochs_and_counts(clock, monkeypatch) -> None:
+    from greenlove import compare_run
+    from greenlove.compare import CloudOptions
+
+    described = fake_clouds().device
+
+    def slow_measurement(specs):     # this machine's measurement, costing 1 s on the clock
+        clock.advance(1.0)
+        return described
+
+    monkeypatch.setattr(compare_run, "identify_local_device", slow_measurement)
+    epoch = SimulatedEpoch(clock, fixed_s=0.05, per_batch_s=0.02, noise_rel=0.02)
+    report = _estimate(clock, epoch, make_loader(n=10_000), budget_s=8.0, clouds=CloudOptions())
+    bench = report.benchmark
+    assert bench.extras_s == {"idle baseline": pytest.approx(0.5),
+                              "device measurement": pytest.approx(1.0)}
+    assert bench.epochs[0].started_s >= 1.5
+    assert bench.wall_s <= 8.0
+
+
+@pytest.mark.parametrize("tiny_epochs_s, settled", [
+    ((3.0, 1.0), False),     # much faster: still warming up
+    ((1.0, 0.9), True),      # within 15%
+    ((1.0, 1.4), True),      # slower: noise, not warm-up
+])
+def test_warmup_ends_once_an_epoch_is_no_longer_clearly_faster(tiny_epochs_s, settled) -> None:
+    from greenlove.measure import EpochRecord
+    from greenlove.schedule import Schedule
+
+    schedule = Schedule(full_batches=1000, epochs=30, budget_s=60.0, sample_fraction=None,
+                        warmup_epochs="auto", precision=lambda records: math.inf)
+    records = [EpochRecord(order=i, sample_batches=4, sample_size=40, batches_drawn=4,
+                           epoch_s=t, started_s=float(i), loader_epoch=i)
+               for i, t in enumerate(tiny_epochs_s)]
+    step = schedule.next_step(records, elapsed_s=sum(tiny_epochs_s))
+    assert step is not None and (step.phase != "warm-up") == settled
+
+
 def test_stops_early_when_tight(clock) -> None:
     epoch = SimulatedEpoch(clock, fixed_s=0.01, per_batch_s=0.01)  # no noise at all
     report = _estimate(clock, epoch, make_loader(), budget_s=60.0)
@@ -233,30 +271,3 @@ def test_when_no_round_fits_one_middle_size_completes_three_sizes(clock) -> None
     assert report.benchmark.wall_s <= 0.05 * report.prediction.time_s.point
 
 
-def _drive(schedule, fixed_s: float, per_batch_s: float) -> float:
-    """Run a Schedule against epochs costing fixed_s + per_batch_s x batches; the time used."""
-    from greenlove.measure import EpochRecord
-
-    records: list[EpochRecord] = []
-    elapsed = 0.0
-    while (step := schedule.next_step(records, elapsed)) is not None:
-        cost = fixed_s + per_batch_s * step.batches
-        records.append(EpochRecord(order=len(records), sample_batches=step.batches,
-                                   sample_size=10 * step.batches, batches_drawn=step.batches,
-                                   epoch_s=cost, started_s=elapsed, loader_epoch=1))
-        elapsed += cost
-    return elapsed
-
-
-@pytest.mark.parametrize("reserve_s", [0.0, 1.0, 2.5])
-def test_the_schedule_keeps_back_the_reserve_for_work_after_the_epochs(reserve_s) -> None:
-    from greenlove.schedule import Schedule
-
-    def schedule():
-        return Schedule(full_batches=1000, epochs=30, budget_s=8.0, sample_fraction=None,
-                        warmup_epochs="auto", precision=lambda records: math.inf,
-                        reserve_s=reserve_s)
-
-    used = _drive(schedule(), fixed_s=0.05, per_batch_s=0.004)
-    assert used + reserve_s <= 8.0
-    assert used + reserve_s > 0.8 * 8.0   # ... and spends the rest

@@ -537,16 +537,6 @@ def test_estimate_profiles_one_real_step_and_restores_the_model(clock) -> None:
     assert optimizer.state_dict()["state"] == {}
 
 
-def test_the_budget_keeps_back_what_the_comparison_does_after_the_epochs(clock) -> None:
-    from greenlove.compare_run import CompareRun
-    from greenlove.local_device import STANDIN_WALL_S
-
-    # Off, or the device described: nothing. This machine to be measured: the measurement.
-    assert CompareRun(None, None, clock=clock).reserve_s() == 0.0
-    assert CompareRun(fake_clouds(), None, clock=clock).reserve_s() == 0.0
-    assert CompareRun(CloudOptions(), None, clock=clock).reserve_s() == STANDIN_WALL_S
-
-
 @pytest.mark.parametrize("how", ["raises", "breaks"])
 def test_a_first_step_that_raises_or_breaks_leaves_no_profiler_behind(clock, how) -> None:
     from torch.utils._python_dispatch import _get_current_dispatch_mode_stack

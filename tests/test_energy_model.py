@@ -126,3 +126,18 @@ def test_epochs_shorter_than_a_few_readings_use_mean_power_times_time() -> None:
     assert energy.energy_kwh.high * J_PER_KWH > mean_w * time.time_s.high
     assert energy.energy_kwh.low * J_PER_KWH < mean_w * time.time_s.low
     assert energy.variance_parts_j2["power"] > 0
+
+
+@pytest.mark.parametrize("complete, method", [(5, "mean-power-x-time"), (6, "energy-line")])
+def test_the_energy_line_needs_six_steady_epochs(complete, method) -> None:
+    """With 5 epochs (3 degrees of freedom) the line's Student t interval spans several times
+    its point; mean power x the time prediction is used instead, and said."""
+    records = _records()
+    time = predict_time(records, full_batches=1000, epochs=10)
+    gpu = [5.0 + 2.0 * r.sample_batches if r.order < complete else None for r in records]
+    measured = EnergyMeasurement(interval_s=0.01, idle_window_s=None, fallbacks=(), devices=(
+        _device("GPU 0", gpu, ended="GPU lost"),))
+    energy = predict_energy(measured, records, time, full_batches=1000, epochs=10,
+                            confidence=0.95, drift_rel=0.04)
+    assert energy.method == method
+    assert any(f"Only {complete} steady epochs" in w for w in energy.warnings) == (complete < 6)

@@ -130,7 +130,7 @@ class Benchmark:
         schedule = self._schedule = Schedule(
             full_batches=shape.full_batches, epochs=self.epochs, budget_s=self._budget_s,
             sample_fraction=self._sample_fraction, warmup_epochs=self._warmup_epochs,
-            precision=self._precision, reserve_s=self._compare.reserve_s(),
+            precision=self._precision,
         )
         completed = False
         energy = self._energy_run
@@ -142,6 +142,11 @@ class Benchmark:
                 idle_s = energy.idle_baseline(self._budget_s)
                 if idle_s > 0:
                     self._extras_s["idle baseline"] = idle_s
+            if self._compare.options is not None:
+                # Before the epochs, so that the budget plans with its real cost.
+                progress.update(clock() - start, self._budget_s, "cloud comparison: this device")
+                self._compare.identify_device()
+                self._extras_s.update(self._compare.extras_s)
             while (step := schedule.next_step(self._records, self._elapsed_s(start))) is not None:
                 if step.batches not in loaders:
                     loaders[step.batches], _ = self._sampler.loader_for(step.batches, recorder)
@@ -164,10 +169,6 @@ class Benchmark:
                                                   served.get(step.batches, 0), profiled))
                 served[step.batches] = served.get(step.batches, 0) + 1
             completed = True
-            if self._compare.options is not None:
-                progress.update(clock() - start, schedule.budget_s, "cloud comparison: this device")
-                self._compare.identify_device()
-                self._extras_s.update(self._compare.extras_s)
         finally:
             self._state = "finished" if completed else "interrupted"
             try:

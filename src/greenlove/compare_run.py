@@ -8,7 +8,7 @@ from typing import Any
 
 from .compare import CloudOptions, Comparison, build_comparison
 from .energy_model import EnergyPrediction
-from .local_device import STANDIN_WALL_S, LocalDevice, identify_local_device
+from .local_device import LocalDevice, identify_local_device
 from .measure import BatchRecorder, Clock
 from .model import TimePrediction
 from .site import Site, resolve_site
@@ -55,13 +55,6 @@ class CompareRun:
         else:
             self.notes.append("The first epoch drew no batch, so no training step was profiled: "
                               "the cloud speed-ups use published ratios and the baseline only.")
-
-    def reserve_s(self) -> float:
-        """Seconds to keep back of the budget for the work after the epochs: measuring this
-        device, unless it was described in the options."""
-        if self.options is None or self.options.device is not None:
-            return 0.0
-        return STANDIN_WALL_S
 
     def identify_device(self) -> None:
         if self.options is None:

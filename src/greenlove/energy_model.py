@@ -26,6 +26,10 @@ MIN_INTERVALS_PER_EPOCH = 5
 """The energy line is fitted only when steady epochs last this many sampler intervals;
 shorter epochs use mean power x predicted time (their single epochs' energies are mostly
 interpolation between readings)."""
+MIN_ENERGY_LINE_DOF = 4
+"""The energy line is used only with at least this many degrees of freedom (6 steady epochs):
+with fewer, Student t (4.3 at 2) makes its interval span several times the point, while mean
+power x the time prediction is well determined."""
 TIMELINE_POINTS = 240
 
 
@@ -185,7 +189,7 @@ def predict_energy(
         * measurement.interval_s
     if len(steady) >= 3 and long_enough:
         fit = fit_line([records[i].sample_batches for i in steady], [totals[i] for i in steady])
-        if fit.epoch_s(x_full) <= 0 or fit.slope_s < 0:
+        if fit.epoch_s(x_full) <= 0 or fit.slope_s < 0 or fit.dof < MIN_ENERGY_LINE_DOF:
             fit = None
     if fit is not None:
         method, fixed_j, per_batch_j = "energy-line", fit.intercept_s, fit.slope_s
@@ -203,10 +207,11 @@ def predict_energy(
         )
     else:
         method = "mean-power-x-time"
-        if len(steady) < 3:
+        if len(steady) < MIN_ENERGY_LINE_DOF + 2:
             warnings.append(
-                "Too few epochs had every device's energy to fit energy against sample size: "
-                f"the energy is the measured mean power ({mean_w:.3g} W) times the predicted time."
+                f"Only {len(steady)} steady epochs had every device's energy, too few to fit "
+                f"energy against sample size: the energy is the measured mean power "
+                f"({mean_w:.3g} W) times the predicted time."
             )
         # Epochs shorter than a few sampler intervals each see one or two readings: their own
         # energies are interpolations, but the mean power over all of them is well measured.

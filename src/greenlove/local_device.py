@@ -35,8 +35,6 @@ STANDIN_S = 0.3
 """Seconds the CPU stand-in measures for. On the 2-core development VM 0.3 s and 1 s gave the
 same figures within run-to-run noise (0.30-0.35 TFLOP/s, 25 GB/s); the wall time is about
 0.4 s, the 256 MiB copy buffers' allocation included."""
-STANDIN_WALL_S = 0.45
-"""What the benchmark keeps back of its budget for that measurement (wall seconds)."""
 
 
 @dataclass(frozen=True)

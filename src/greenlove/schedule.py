@@ -2,8 +2,9 @@
 
 The schedule runs in three phases:
 
-1. **warm-up** at a tiny sample (4 batches) until two successive epochs agree within 15%
-   (``warmup_epochs="auto"``, at most 5 epochs) or for the requested number of warm-up epochs;
+1. **warm-up** at a tiny sample (4 batches) until an epoch is no longer more than 15% faster
+   than the one before (``warmup_epochs="auto"``, at most 5 epochs; a slower epoch is noise,
+   not warm-up) or for the requested number of warm-up epochs;
 2. **probe**: the batch deliveries of the tiny epoch give a first per-batch cost ``b`` and
    per-epoch rest ``a``; one probe epoch then times the sample where batches cost about twice
    ``a`` (within 30% of the budget), growing 4x per epoch if that was not enough to see ``b``.
@@ -18,9 +19,8 @@ The schedule runs in three phases:
 
 Budget rule (``budget_s=None``): 4% of the full run predicted from the probe, at least 2 s and
 at most 60 s, predicted again from the rounds' sizes before every round after the first. The
-budget counts everything from the start of the benchmark: the idle baseline before the epochs
-and, through ``reserve_s``, the work planned after them (the cloud comparison's measurement of
-this device).
+budget counts everything from the start of the benchmark, the idle baseline and the cloud
+comparison's measurement of this device (both before the first epoch) included.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class Schedule:
 
     def __init__(self, *, full_batches: int, epochs: int, budget_s: float | None,
                  sample_fraction: float | None, warmup_epochs: int | str,
-                 precision: PrecisionProbe, reserve_s: float = 0.0) -> None:
+                 precision: PrecisionProbe) -> None:
         self.full_batches = full_batches
         self.epochs = epochs
         self.budget_s = budget_s
@@ -92,7 +92,6 @@ class Schedule:
         self.tiny_batches = min(WARMUP_BATCHES, self.cap_batches)
         self.warmup_epochs = warmup_epochs
         self._precision = precision
-        self._reserve_s = reserve_s
         self.sizes: tuple[int, ...] = ()
         self.stop_reason = ""
         self.over_budget = False
@@ -122,8 +121,10 @@ class Schedule:
             return Step(tiny, "warm-up")
         if self.sizes or any(r.sample_batches != tiny for r in records):
             return None
+        # Warm-up makes the first epochs slower: it is over once an epoch is no longer clearly
+        # faster than the one before (a slower one is the machine's noise, not warm-up).
         last, previous = records[-1].epoch_s, records[-2].epoch_s
-        settled = abs(last - previous) <= WARMUP_AGREEMENT_REL * max(last, previous)
+        settled = last >= (1 - WARMUP_AGREEMENT_REL) * previous
         if settled or len(records) >= MAX_WARMUP_PROBES:
             return None
         return Step(tiny, "warm-up")
@@ -190,7 +191,7 @@ class Schedule:
         if self.budget_s is None:
             predicted = self.epochs * (fixed_s + per_batch_s * self.full_batches)
             self.budget_s = automatic_budget_s(predicted)
-        remaining = max(self.budget_s - elapsed_s - self._reserve_s, 0.0)
+        remaining = max(self.budget_s - elapsed_s, 0.0)
         # TARGET_ROUNDS rounds of (k/4 + k/2 + k) batches and three fixed costs fill ~90%.
         per_round = 0.9 * remaining / TARGET_ROUNDS
         k = (per_round - 3 * fixed_s) / (1.75 * per_batch_s) if per_batch_s > 0 else self.cap_batches
@@ -228,7 +229,7 @@ class Schedule:
             self._rounds_done += 1
         batches = self._round[0]
         expected = self._expected_epoch_s(records, batches)
-        if elapsed_s + expected + self._reserve_s > self.budget_s:
+        if elapsed_s + expected > self.budget_s:
             if self._rounds_done - 1 >= MIN_ROUNDS:  # the rounds before this one are complete
                 self.stop_reason = "the budget was spent"
                 return None
@@ -258,12 +259,11 @@ class Schedule:
     def _whole_epoch_step(self, records: Sequence[EpochRecord], elapsed_s: float) -> Step | None:
         budget = self.budget_s if self.budget_s is not None else BUDGET_MIN_S
         minimum = 3 + (self.warmup_epochs if isinstance(self.warmup_epochs, int) else 1)
-        needed = records[-1].epoch_s + self._reserve_s if records else 0.0  # next epoch, and after
         if len(records) < minimum:
-            if records and elapsed_s + needed > budget:
+            if records and elapsed_s + records[-1].epoch_s > budget:
                 self.over_budget = True
             return Step(self.full_batches, "whole epochs")
-        if records and elapsed_s + needed > budget:
+        if records and elapsed_s + records[-1].epoch_s > budget:
             self.stop_reason = "the budget was spent"
             return None
         if len(records) >= 20:
