@@ -38,8 +38,8 @@ def synchronize_devices() -> None:
 
 
 def training_device_kind(model: Any) -> str:
-    """"accelerator" when the model lives on a GPU (CUDA, MPS, XPU...), else "cpu". Without a
-    model: "accelerator" when the user's code initialised CUDA."""
+    """Where training runs: "accelerator" when the model lives on a GPU (CUDA, MPS, XPU...),
+    else "cpu". Without a model: "accelerator" when the user's code initialised CUDA."""
     if model is not None:
         for tensor in (*model.parameters(), *model.buffers()):
             return "cpu" if tensor.device.type == "cpu" else "accelerator"

@@ -213,7 +213,6 @@ class Schedule:
         middle = round(math.sqrt(self.tiny_batches * largest))
         return middle if self.tiny_batches < middle < largest else None
 
-
     def _round_step(self, records: Sequence[EpochRecord], elapsed_s: float) -> Step | None:
         assert self.budget_s is not None
         if not self._round:
