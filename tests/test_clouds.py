@@ -495,15 +495,17 @@ def test_estimate_with_a_site_prices_the_run_and_lists_the_clouds(clock, tmp_pat
     assert "Crusoe Cloud" in str(report)
 
 
-def _real_epoch(clock, model, optimizer, after_loop=lambda: None):
+def _real_epoch(clock, model, optimizer, after_loop=lambda: None, stop_after_step=lambda: False):
     """train_epoch that really trains, costs 10 ms a batch + 100 ms on the fake clock, and runs
-    ``after_loop`` after its loop."""
+    ``after_loop`` after its loop; it leaves the loop when ``stop_after_step()`` is true."""
     def train_epoch(loader) -> None:
         for x, y in loader:
             optimizer.zero_grad()
             nn.functional.cross_entropy(model(x), y).backward()
             optimizer.step()
             clock.advance(0.01)
+            if stop_after_step():
+                break
         after_loop()
         clock.advance(0.1)
 
@@ -544,16 +546,12 @@ def test_a_first_step_that_raises_or_breaks_leaves_no_profiler_behind(clock, how
     model, optimizer = make_model()
     before = {k: v.clone() for k, v in model.state_dict().items()}
 
-    def train_epoch(loader) -> None:
-        for x, y in loader:
-            optimizer.zero_grad()
-            nn.functional.cross_entropy(model(x), y).backward()
-            optimizer.step()
-            clock.advance(0.01)
-            if how == "raises":
-                raise RuntimeError("boom")
-            break
+    def stop_after_step() -> bool:
+        if how == "raises":
+            raise RuntimeError("boom")
+        return True
 
+    train_epoch = _real_epoch(clock, model, optimizer, stop_after_step=stop_after_step)
     if how == "raises":
         with pytest.raises(RuntimeError, match="boom"):
             _estimate(clock, train_epoch, make_loader(), epochs=20, budget_s=8.0,
