@@ -125,3 +125,15 @@ def fake_clouds(**kwargs):
     device = LocalDevice(name="CPU: fake", kind="cpu", spec=None, achieved_tflops=0.5,
                          achieved_bandwidth_gbs=20.0, method="measured-cpu-standin", source="test")
     return CloudOptions(device=device, **kwargs)
+
+
+def estimate_on_fake_clock(clock, epoch, loader, **kwargs):
+    """greenlove.estimate on the fake clock: no sync, no sleeping, fake meters and a described
+    CPU unless given; 50 epochs unless given."""
+    import greenlove
+
+    kwargs.setdefault("epochs", 50)
+    kwargs.setdefault("energy", fake_energy(clock))
+    kwargs.setdefault("clouds", fake_clouds())
+    return greenlove.estimate(epoch, loader, progress=False, clock=clock,
+                              synchronize=lambda: None, sleep=clock.advance, **kwargs)

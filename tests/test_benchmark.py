@@ -9,14 +9,7 @@ import pytest
 import greenlove
 from greenlove.schedule import BUDGET_MAX_S, BUDGET_MIN_S, BUDGET_SHARE, automatic_budget_s
 from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, make_loader, make_model
-
-
-def _estimate(clock, epoch, loader, **kwargs):
-    kwargs.setdefault("epochs", 50)
-    kwargs.setdefault("energy", fake_energy(clock))
-    kwargs.setdefault("clouds", fake_clouds())
-    return greenlove.estimate(epoch, loader, progress=False, clock=clock,
-                              synchronize=lambda: None, sleep=clock.advance, **kwargs)
+from tests.conftest import estimate_on_fake_clock as _estimate
 
 
 def test_exact_line_is_recovered_and_extrapolated(clock) -> None:

@@ -46,6 +46,7 @@ from greenlove.tables import (
 )
 from greenlove.workload_profile import WorkloadProfile
 from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, make_loader, make_model
+from tests.conftest import estimate_on_fake_clock as _estimate
 
 METHODS = {"user-measured", "published-ratio", "roofline", "tflops-bandwidth-baseline"}
 
@@ -455,14 +456,6 @@ def test_cpu_standin_is_warned_about(tables) -> None:
 
 
 # --- 5. through greenlove.estimate -------------------------------------------------------------------
-
-def _estimate(clock, epoch, loader, **kwargs):
-    kwargs.setdefault("epochs", 50)
-    kwargs.setdefault("energy", fake_energy(clock))
-    kwargs.setdefault("clouds", fake_clouds())
-    return greenlove.estimate(epoch, loader, progress=False, clock=clock,
-                              synchronize=lambda: None, sleep=clock.advance, **kwargs)
-
 
 def test_estimate_with_a_site_prices_the_run_and_lists_the_clouds(clock, tmp_path) -> None:
     epoch = SimulatedEpoch(clock, fixed_s=0.2, per_batch_s=0.01, noise_rel=0.02, seed=1)

@@ -210,15 +210,7 @@ class Benchmark:
         estimated = math.sqrt(parts["fit"] + parts["epoch_noise"])
         return 2 * estimated / prediction.time_s.point if prediction.time_s.point > 0 else math.inf
 
-    def _device_kind(self) -> str:
-        return training_device_kind(options.first_module(self._restore))
-
-    def _drift_rel(self) -> float:
-        return drift_rel_for(self._device_kind())
-
-    def _predict(self, records: list[EpochRecord], drift_rel: float | None = None) -> TimePrediction:
-        if drift_rel is None:
-            drift_rel = self._drift_rel()
+    def _predict(self, records: list[EpochRecord], drift_rel: float) -> TimePrediction:
         return predict_time(records, full_batches=self._sampler.shape.full_batches,
                             epochs=self.epochs, warmup_epochs=self._warmup_epochs,
                             confidence=self._confidence, drift_rel=drift_rel)
@@ -253,7 +245,9 @@ class Benchmark:
         shape = self._sampler.shape
         schedule = self._schedule
         assert schedule is not None
-        prediction = self._predict(self._records)
+        device_kind = training_device_kind(options.first_module(self._restore))
+        drift_rel = drift_rel_for(device_kind)
+        prediction = self._predict(self._records, drift_rel)
         warnings = list(prediction.warnings)
         budget_s = schedule.budget_s if schedule.budget_s is not None else self._wall_s
         if self._state == "interrupted":
@@ -277,7 +271,7 @@ class Benchmark:
             )
         energy_measured, energy_predicted = self._energy_run.results(
             self._records, prediction, full_batches=shape.full_batches, epochs=self.epochs,
-            confidence=self._confidence, drift_rel=self._drift_rel(), warnings=warnings)
+            confidence=self._confidence, drift_rel=drift_rel, warnings=warnings)
         comparison = self._compare.comparison(prediction, energy_predicted, warnings)
         fit = prediction.fit
         trend = prediction.trend
@@ -319,7 +313,7 @@ class Benchmark:
                 cost_usd=comparison.cost_usd,
                 co2_kg=comparison.co2_kg,
             ),
-            assumptions={**_assumptions(self._device_kind()), **self._energy_run.assumptions(),
+            assumptions={**_assumptions(device_kind), **self._energy_run.assumptions(),
                          **comparison.assumptions},
             warnings=tuple(warnings),
             environment=describe_environment(),

@@ -109,15 +109,15 @@ class BatchRecorder:
             now = self.last_delivery = clock()
             if len(deliveries) <= MAX_BATCH_TIMES_KEPT:
                 deliveries.append(now)
-            hooks, self._step_hooks = self._step_hooks, None
-            if hooks is None:
+            if self._step_hooks is None:
                 yield batch
             else:
-                hooks[0]()
+                (start, stop), self._step_hooks = self._step_hooks, None
+                start()
                 try:
                     yield batch
                 finally:
-                    hooks[1]()
+                    stop()
             if limit is not None and self.count >= limit:
                 return
 
