@@ -220,8 +220,8 @@ def main() -> int:
     import pynvml
 
     import greenlove
-    from greenlove.devices.base import MeterError
-    from greenlove.devices.nvml import open_nvidia_meters
+    from greenlove.measure.devices.base import MeterError
+    from greenlove.measure.devices.nvml import open_nvidia_meters
 
     started = time.perf_counter()
     try:

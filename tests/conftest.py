@@ -97,7 +97,7 @@ class ConstantPowerMeter:
         self.closed = 0
 
     def read(self):
-        from greenlove.devices.base import MeterReading
+        from greenlove.measure.devices.base import MeterReading
 
         if self.counter:
             return MeterReading(energy_j=self.watts * self.clock())
@@ -109,7 +109,7 @@ class ConstantPowerMeter:
 
 def fake_energy(clock, *, idle_s: float = 0.5, interval_s: float = 0.05):
     """EnergyOptions with a 40 W counter 'GPU' and a 10 W polled 'CPU' on the fake clock."""
-    from greenlove.energy_options import EnergyOptions
+    from greenlove.measure.energy_options import EnergyOptions
 
     return EnergyOptions(interval_s=interval_s, idle_s=idle_s, meters=(
         ConstantPowerMeter(clock, 40.0, counter=True, name="GPU 0: fake", kind="gpu"),
@@ -119,8 +119,8 @@ def fake_energy(clock, *, idle_s: float = 0.5, interval_s: float = 0.05):
 
 def fake_clouds(**kwargs):
     """CloudOptions with a described CPU, so tests skip the 1.5 s measurement of this machine."""
-    from greenlove.compare import CloudOptions
-    from greenlove.local_device import LocalDevice
+    from greenlove.compare.comparison import CloudOptions
+    from greenlove.measure.local_device import LocalDevice
 
     device = LocalDevice(name="CPU: fake", kind="cpu", spec=None, achieved_tflops=0.5,
                          achieved_bandwidth_gbs=20.0, method="measured-cpu-standin", source="test")

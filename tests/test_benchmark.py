@@ -7,7 +7,7 @@ import math
 import pytest
 
 import greenlove
-from greenlove.schedule import BUDGET_MAX_S, BUDGET_MIN_S, BUDGET_SHARE, automatic_budget_s
+from greenlove.sample.schedule import BUDGET_MAX_S, BUDGET_MIN_S, BUDGET_SHARE, automatic_budget_s
 from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, make_loader, make_model
 from tests.conftest import estimate_on_fake_clock as _estimate
 
@@ -92,8 +92,8 @@ def test_automatic_budget_is_predicted_again_after_a_slow_probe(clock) -> None:
 
 
 def test_a_cpu_model_gets_the_cpu_drift_assumption(clock) -> None:
-    from greenlove.model import DRIFT_REL_CPU
-    from greenlove.stats import z_quantile
+    from greenlove.model.stats import z_quantile
+    from greenlove.model.time import DRIFT_REL_CPU
 
     model, optimizer = make_model()
     epoch = SimulatedEpoch(clock, fixed_s=0.2, per_batch_s=0.01)   # exact: only drift is left
@@ -106,8 +106,8 @@ def test_a_cpu_model_gets_the_cpu_drift_assumption(clock) -> None:
 
 
 def test_the_device_measurement_comes_before_the_epochs_and_counts(clock, monkeypatch) -> None:
-    from greenlove import compare_run
-    from greenlove.compare import CloudOptions
+    from greenlove.compare.comparison import CloudOptions
+    from greenlove.run import compare as compare_run
 
     described = fake_clouds().device
 
@@ -131,8 +131,8 @@ def test_the_device_measurement_comes_before_the_epochs_and_counts(clock, monkey
     ((1.0, 1.4), True),      # slower: noise, not warm-up
 ])
 def test_warmup_ends_once_an_epoch_is_no_longer_clearly_faster(tiny_epochs_s, settled) -> None:
-    from greenlove.measure import EpochRecord
-    from greenlove.schedule import Schedule
+    from greenlove.measure.timing import EpochRecord
+    from greenlove.sample.schedule import Schedule
 
     schedule = Schedule(full_batches=1000, epochs=30, budget_s=60.0, sample_fraction=None,
                         warmup_epochs="auto", precision=lambda records: math.inf)

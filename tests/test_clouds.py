@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 import greenlove
-from greenlove.clouds import (
+from greenlove.compare.comparison import CloudOptions, build_comparison
+from greenlove.compare.offers import (
     DEFAULT_PUE_PROVIDER,
     GPU_LOAD_FRACTION,
     HOST_SHARE,
@@ -30,11 +31,8 @@ from greenlove.clouds import (
     load_provider_sites,
     rankings,
 )
-from greenlove.compare import CloudOptions, build_comparison
-from greenlove.local_device import LocalDevice
-from greenlove.model import Interval
-from greenlove.site import Site, SiteError, resolve_site
-from greenlove.tables import (
+from greenlove.compare.site import Site, SiteError, resolve_site
+from greenlove.data.tables import (
     CarbonIntensity,
     CloudOffer,
     GpuSpec,
@@ -44,7 +42,9 @@ from greenlove.tables import (
     load_prices,
     load_pue,
 )
-from greenlove.workload_profile import WorkloadProfile
+from greenlove.measure.local_device import LocalDevice
+from greenlove.measure.workload_profile import WorkloadProfile
+from greenlove.model.time import Interval
 from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, make_loader, make_model
 from tests.conftest import estimate_on_fake_clock as _estimate
 

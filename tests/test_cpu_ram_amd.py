@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from greenlove.devices.amd import NOT_INSTALLED, open_amd_meters
-from greenlove.devices.base import KIND_CPU, KIND_GPU, KIND_RAM, Meter, MeterError, NullMeter
-from greenlove.devices.cpu_estimate import (
+from greenlove.measure.devices.amd import NOT_INSTALLED, open_amd_meters
+from greenlove.measure.devices.base import KIND_CPU, KIND_GPU, KIND_RAM, Meter, MeterError, NullMeter
+from greenlove.measure.devices.cpu_estimate import (
     CpuTdp,
     CpuTdpMeter,
     load_cpu_table,
@@ -24,7 +24,7 @@ from greenlove.devices.cpu_estimate import (
     normalise_cpu_model,
     read_cpu_model,
 )
-from greenlove.devices.ram_estimate import RAM_W_PER_GB, RAM_W_PER_GB_SOURCE, RamEstimateMeter
+from greenlove.measure.devices.ram_estimate import RAM_W_PER_GB, RAM_W_PER_GB_SOURCE, RamEstimateMeter
 
 # ---------------------------------------------------------------- CPU model names and the table
 

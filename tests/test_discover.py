@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from greenlove.devices.base import KIND_CPU, KIND_GPU, KIND_RAM, Meter, NullMeter
-from greenlove.devices.cpu_estimate import CpuTdpMeter
-from greenlove.devices.discover import Discovery, discover_meters
-from greenlove.devices.nvml import METHOD_ENERGY
-from greenlove.devices.ram_estimate import RamEstimateMeter
-from greenlove.devices.rapl import NO_TREE_REASON, RaplMeter
+from greenlove.measure.devices.base import KIND_CPU, KIND_GPU, KIND_RAM, Meter, NullMeter
+from greenlove.measure.devices.cpu_estimate import CpuTdpMeter
+from greenlove.measure.devices.discover import Discovery, discover_meters
+from greenlove.measure.devices.nvml import METHOD_ENERGY
+from greenlove.measure.devices.ram_estimate import RamEstimateMeter
+from greenlove.measure.devices.rapl import NO_TREE_REASON, RaplMeter
 from tests import fake_nvml
 from tests.fake_nvml import FakeNvml, gpu
 from tests.fake_powercap import FakePowercap

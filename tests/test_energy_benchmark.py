@@ -7,8 +7,8 @@ import threading
 import pytest
 
 import greenlove
-from greenlove.energy_model import J_PER_KWH
-from greenlove.energy_options import EnergyOptions
+from greenlove.measure.energy_options import EnergyOptions
+from greenlove.model.energy import J_PER_KWH
 from tests.conftest import ConstantPowerMeter, SimulatedEpoch, fake_clouds, fake_energy, make_loader
 
 

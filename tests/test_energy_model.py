@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from greenlove.energy_model import (
+from greenlove.measure.power_sampler import DeviceTrace
+from greenlove.measure.timing import EpochRecord
+from greenlove.model.energy import (
     J_PER_KWH,
     DeviceEnergy,
     EnergyMeasurement,
@@ -12,9 +14,7 @@ from greenlove.energy_model import (
     measurement_warnings,
     predict_energy,
 )
-from greenlove.measure import EpochRecord
-from greenlove.model import predict_time
-from greenlove.power_sampler import DeviceTrace
+from greenlove.model.time import predict_time
 
 SIZES = [25, 50, 100, 100, 50, 25, 25, 50, 100, 100, 50, 25]
 

@@ -13,7 +13,7 @@ import pytest
 
 import greenlove
 from greenlove.cli import main
-from greenlove.report.html import render_html
+from greenlove.render.html import render_html
 from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, make_loader
 
 GOLDEN = Path(__file__).parent / "data" / "report_schema1.json"
@@ -76,8 +76,8 @@ def test_sections_and_numbers_come_from_the_report(report) -> None:
     for label in ("Time", "Energy", "Electricity cost", "CO2e"):
         assert f">{label}<" in html
     pred = report.prediction
-    assert greenlove.report.format.duration(pred.time_s.point) in html
-    assert greenlove.report.format.energy(pred.energy.energy_kwh.point) in html
+    assert greenlove.render.format.duration(pred.time_s.point) in html
+    assert greenlove.render.format.energy(pred.energy.energy_kwh.point) in html
     assert html.index("Crusoe Cloud") < html.index("RunPod")
     assert html.count("<svg") == 2 and html.count("<desc") == 2     # every chart has a text alternative
     assert "<th scope=\"col\">" in html

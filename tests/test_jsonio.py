@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import greenlove
-from greenlove.report.jsonio import SCHEMA_VERSION, report_from_dict
+from greenlove.result.schema import SCHEMA_VERSION, report_from_dict
 from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, make_loader
 
 GOLDEN = Path(__file__).parent / "data" / "report_schema1.json"

@@ -13,18 +13,26 @@ from pathlib import Path
 
 import pytest
 
-from greenlove.devices.amd import AmdEnergyMeter, AmdPowerMeter, open_amd_meters
-from greenlove.devices.base import KIND_CPU, KIND_GPU, KIND_RAM, Meter, MeterError, MeterReading, NullMeter
-from greenlove.devices.cpu_estimate import CpuTdpMeter, lookup_cpu_tdp
-from greenlove.devices.nvml import (
+from greenlove.measure.devices.amd import AmdEnergyMeter, AmdPowerMeter, open_amd_meters
+from greenlove.measure.devices.base import (
+    KIND_CPU,
+    KIND_GPU,
+    KIND_RAM,
+    Meter,
+    MeterError,
+    MeterReading,
+    NullMeter,
+)
+from greenlove.measure.devices.cpu_estimate import CpuTdpMeter, lookup_cpu_tdp
+from greenlove.measure.devices.nvml import (
     METHOD_ENERGY,
     METHOD_POWER_AVERAGE,
     METHOD_POWER_INSTANT,
     open_nvidia_meters,
 )
-from greenlove.devices.ram_estimate import RamEstimateMeter
-from greenlove.devices.rapl import RaplMeter, open_rapl_meters
-from greenlove.power_sampler import PowerSampler
+from greenlove.measure.devices.ram_estimate import RamEstimateMeter
+from greenlove.measure.devices.rapl import RaplMeter, open_rapl_meters
+from greenlove.measure.power_sampler import PowerSampler
 from tests.conftest import FakeClock
 from tests.fake_nvml import FakeNvml, gpu
 from tests.fake_powercap import FakePowercap

@@ -7,15 +7,15 @@ import math
 import numpy as np
 import pytest
 
-from greenlove.measure import EpochRecord
-from greenlove.model import (
+from greenlove.measure.timing import EpochRecord
+from greenlove.model.stats import fit_line, t_quantile, z_quantile
+from greenlove.model.time import (
     DRIFT_REL_CPU,
     classify_roles,
     predict_time,
     proportional_prediction,
     sqrt_e_interval,
 )
-from greenlove.stats import fit_line, t_quantile, z_quantile
 
 
 def _records(pairs, loader_epochs=None, spacing_s=1.0):
@@ -73,8 +73,8 @@ def test_drift_assumption_follows_the_training_device() -> None:
     import torch
     from torch import nn
 
-    from greenlove.measure import training_device_kind
-    from greenlove.model import DRIFT_REL_ACCELERATOR, drift_rel_for
+    from greenlove.measure.timing import training_device_kind
+    from greenlove.model.time import DRIFT_REL_ACCELERATOR, drift_rel_for
 
     assert training_device_kind(nn.Linear(2, 2)) == "cpu"
     assert training_device_kind(nn.Linear(2, 2, device="meta")) == "accelerator"  # not on a CPU
@@ -179,7 +179,7 @@ def test_t_quantile_matches_tables() -> None:
 
 
 def test_split_fit_by_hand() -> None:
-    from greenlove.stats import fit_split
+    from greenlove.model.stats import fit_split
 
     # rate = (0.2 + 0.4 + 0.8) / (2 + 4 + 8) = 0.1 s per batch; outside = epoch - 0.1 * d = 1.0
     split = fit_split([3, 5, 9], [0.2, 0.4, 0.8], [1.3, 1.5, 1.9])

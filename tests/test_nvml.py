@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from greenlove.devices.base import KIND_GPU, Meter, MeterError, NullMeter
-from greenlove.devices.nvml import (
+from greenlove.measure.devices.base import KIND_GPU, Meter, MeterError, NullMeter
+from greenlove.measure.devices.nvml import (
     METHOD_ENERGY,
     METHOD_POWER_AVERAGE,
     METHOD_POWER_INSTANT,
@@ -235,7 +235,7 @@ def test_greenlove_imports_without_pynvml():
     # torch imports pynvml itself when it is installed, so block it instead: greenlove's own
     # import must not need it (nor probe NVML).
     code = ("import sys; sys.modules['pynvml'] = None; "
-            "import greenlove, greenlove.devices.nvml; print('imported')")
+            "import greenlove, greenlove.measure.devices.nvml; print('imported')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "imported"
 

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from greenlove.devices.base import MeterError, MeterReading, NullMeter
-from greenlove.power_sampler import PowerSampler
+from greenlove.measure.devices.base import MeterError, MeterReading, NullMeter
+from greenlove.measure.power_sampler import PowerSampler
 from tests.conftest import ConstantPowerMeter, FakeClock
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from greenlove.devices.base import KIND_CPU, KIND_RAM, Fallback, Meter, MeterError
-from greenlove.devices.rapl import NO_TREE_REASON, RaplUnavailable, open_rapl_meters
+from greenlove.measure.devices.base import KIND_CPU, KIND_RAM, Fallback, Meter, MeterError
+from greenlove.measure.devices.rapl import NO_TREE_REASON, RaplUnavailable, open_rapl_meters
 
 from .fake_powercap import FakePowercap
 
@@ -158,7 +158,7 @@ def test_unreadable_energy_counter_names_the_chmod_fix(tree: FakePowercap) -> No
 
 
 def test_default_root_appears_in_the_fix_command() -> None:
-    from greenlove.devices.rapl import chmod_fix
+    from greenlove.measure.devices.rapl import chmod_fix
 
     assert ("sudo chmod a+r /sys/class/powercap/intel-rapl:*/energy_uj "
             "/sys/class/powercap/intel-rapl:*/intel-rapl:*/energy_uj") in chmod_fix()

@@ -14,8 +14,8 @@ from torch.utils.data import (
     default_collate,
 )
 
-from greenlove.measure import BatchRecorder
-from greenlove.sample import LoaderSampler
+from greenlove.measure.timing import BatchRecorder
+from greenlove.sample.loaders import LoaderSampler
 from tests.conftest import make_loader
 
 

@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from greenlove.costs import co2_kg, cost_usd, equivalences
-from greenlove.errors import GreenloveError
-from greenlove.model import Interval
-from greenlove.site import (
+from greenlove.compare.costs import co2_kg, cost_usd, equivalences
+from greenlove.compare.site import (
     ResolvedSite,
     Site,
     SiteError,
@@ -20,7 +18,9 @@ from greenlove.site import (
     resolve_site,
     system_time_zone,
 )
-from greenlove.tables import CarbonIntensity, ElectricityPrice, Equivalence, Pue
+from greenlove.data.tables import CarbonIntensity, ElectricityPrice, Equivalence, Pue
+from greenlove.errors import GreenloveError
+from greenlove.model.time import Interval
 
 CARBON = {
     zone: CarbonIntensity(zone=zone, name=name, g_co2_per_kwh=g, year=2023, source=f"test-carbon-{zone}")

@@ -12,8 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from greenlove.local_device import LocalDevice, identify_local_device, measure_cpu_standin
-from greenlove.speedup import (
+from greenlove.compare.speedup import (
     ACHIEVABLE_BANDWIDTH_FRACTION,
     ACHIEVABLE_COMPUTE_FRACTION,
     baseline_speedup,
@@ -21,14 +20,15 @@ from greenlove.speedup import (
     roofline_speedup,
     speedups_for,
 )
-from greenlove.tables import GpuSpec, ThroughputRatio
-from greenlove.validate.speedup_accuracy import fit_intensity, leave_one_out, summarise
-from greenlove.workload_profile import (
+from greenlove.data.tables import GpuSpec, ThroughputRatio
+from greenlove.measure.local_device import LocalDevice, identify_local_device, measure_cpu_standin
+from greenlove.measure.workload_profile import (
     WorkloadProfile,
     detect_precision,
     infer_family,
     profile_training_step,
 )
+from greenlove.validate.speedup_accuracy import fit_intensity, leave_one_out, summarise
 
 
 def gpu(name: str, fp32: float | None, bw: float | None, *, tf32=None, fp16=None, bf16=None) -> GpuSpec:

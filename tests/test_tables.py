@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from greenlove import tables
+from greenlove.data import tables
+from greenlove.data.tables import TableError, closest_zones, find_gpu
 from greenlove.errors import GreenloveError
-from greenlove.tables import TableError, closest_zones, find_gpu
 
 LOADERS = [tables.load_gpus, tables.load_throughput, tables.load_offers, tables.load_carbon,
            tables.load_prices, tables.load_pue, tables.load_equivalences]

@@ -7,13 +7,13 @@ Importing greenlove probes no hardware and makes no network call.
 """
 
 from ._version import __version__
-from .benchmark import Benchmark, estimate
-from .compare import CloudOptions
-from .energy_options import EnergyOptions
+from .compare.comparison import CloudOptions
+from .compare.site import Site
 from .errors import BenchmarkError, GreenloveError, SchemaError
-from .report import Report
-from .report.jsonio import load_report as load
-from .site import Site
+from .measure.energy_options import EnergyOptions
+from .result import Report
+from .result.schema import load_report as load
+from .run.benchmark import Benchmark, estimate
 
 __all__ = ["Benchmark", "BenchmarkError", "CloudOptions", "EnergyOptions", "GreenloveError",
            "Report", "SchemaError", "Site", "__version__", "estimate", "load"]

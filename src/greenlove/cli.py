@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _overhead(args: argparse.Namespace, console: Console) -> int:
-    from .power_sampler import DEFAULT_INTERVAL_S
+    from .measure.power_sampler import DEFAULT_INTERVAL_S
     from .validate.overhead import measure_overhead
 
     interval = args.interval or DEFAULT_INTERVAL_S
@@ -115,8 +115,8 @@ def _overhead(args: argparse.Namespace, console: Console) -> int:
 
 
 def _demo(args: argparse.Namespace, console: Console) -> int:
-    from .benchmark import estimate
     from .demo import build_demo
+    from .run.benchmark import estimate
 
     run = build_demo(copies=args.copies, epochs=args.epochs)
     console.print(f"greenlove demo: a CNN on {len(run.loader.dataset)} digit images, "
@@ -124,7 +124,7 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
     report = estimate(run.train_epoch, run.loader, epochs=run.epochs,
                       restore=(run.model, run.optimizer), budget_s=args.budget,
                       progress=not args.no_progress)
-    from .report.summary import renderable
+    from .render.summary import renderable
 
     console.print(renderable(report))
     path = report.save(args.out / "greenlove.json")
@@ -142,7 +142,7 @@ def _maybe_open(args: argparse.Namespace, path: Path) -> None:
 
 
 def _report(args: argparse.Namespace, console: Console) -> int:
-    from .report.jsonio import load_report
+    from .result.schema import load_report
 
     output = args.output or args.file.with_suffix(".html")
     path = load_report(args.file).save_html(output)
@@ -152,8 +152,8 @@ def _report(args: argparse.Namespace, console: Console) -> int:
 
 
 def _show(args: argparse.Namespace, console: Console) -> int:
-    from .report.jsonio import load_report
-    from .report.summary import renderable
+    from .render.summary import renderable
+    from .result.schema import load_report
 
     console.print(renderable(load_report(args.file)))
     return 0
@@ -162,7 +162,7 @@ def _show(args: argparse.Namespace, console: Console) -> int:
 def _gpus(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
-    from .tables import load_gpus
+    from .data.tables import load_gpus
 
     def num(value: float | None) -> str:
         return "—" if value is None else f"{value:g}"
@@ -192,7 +192,7 @@ def _print_sources(console: Console, sources: dict[str, int]) -> None:
 def _clouds(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
-    from .tables import load_offers
+    from .data.tables import load_offers
 
     offers = [o for o in load_offers(args.file)
               if args.provider is None or o.provider.lower() == args.provider.lower()]
@@ -213,7 +213,7 @@ def _clouds(args: argparse.Namespace, console: Console) -> int:
 
 
 def _speedup_check(console: Console) -> int:
-    from .tables import load_gpus, load_throughput
+    from .data.tables import load_gpus, load_throughput
     from .validate.speedup_accuracy import leave_one_out, summarise
 
     rows = leave_one_out(load_gpus(), load_throughput())

@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
-from ..benchmark import estimate
-from ..devices.discover import discover_meters
-from ..energy_model import J_PER_KWH
-from ..model import proportional_prediction
-from ..power_sampler import PowerSampler
+from ..measure.devices.discover import discover_meters
+from ..measure.power_sampler import PowerSampler
+from ..model.energy import J_PER_KWH
+from ..model.time import proportional_prediction
+from ..run.benchmark import estimate
 from .workloads import WORKLOADS, Workload, get_workload
 
 

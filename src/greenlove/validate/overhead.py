@@ -15,8 +15,8 @@ import torch
 from scipy import stats
 from torch import nn
 
-from ..devices.discover import discover_meters
-from ..power_sampler import DEFAULT_INTERVAL_S, PowerSampler
+from ..measure.devices.discover import discover_meters
+from ..measure.power_sampler import DEFAULT_INTERVAL_S, PowerSampler
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from ..speedup import (
+from ..compare.speedup import (
     ACHIEVABLE_BANDWIDTH_FRACTION,
     ACHIEVABLE_COMPUTE_FRACTION,
     baseline_speedup,
     peak_tflops,
 )
-from ..tables import GpuSpec, ThroughputRatio, find_gpu
+from ..data.tables import GpuSpec, ThroughputRatio, find_gpu
 
 # Search range of the fitted intensity, FLOP/byte: from pure streaming (element-wise work,
 # ~0.1) to far past every GPU's ridge point (H100 bf16: ~300). Ties (an objective that does not

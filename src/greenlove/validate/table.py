@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from ..report.format import percent
+from ..render.format import percent
 from .accuracy import AccuracyRow, AccuracySummary
 
 _HEADERS = ("workload", "epochs", "predicted (s)", "95% interval (s)", "actual (s)", "error",

@@ -1,0 +1,30 @@
+"""A description of where the benchmark ran (read when a report is built, never at import)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from typing import Any
+
+import torch
+
+from .._version import __version__
+
+
+def describe_environment() -> dict[str, Any]:
+    cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
+    device = torch.cuda.get_device_name(torch.cuda.current_device()) if cuda else "cpu"
+    return {
+        "greenlove": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or "unknown",
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": device,
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "executable": sys.executable,
+    }

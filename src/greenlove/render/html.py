@@ -1,0 +1,134 @@
+"""The HTML dashboard: one self-contained file (inline CSS and SVG, no JavaScript, nothing loaded
+from outside), rendered with Jinja2 and autoescaping from a Report.
+
+Rendering never computes statistics: every figure comes from the Report (or its JSON form);
+charts.py only turns them into coordinates.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from ..result.report import Report
+from .charts import bar_share, epoch_chart, power_chart
+from .format import duration, energy, mass, money, number, percent, power
+
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
+"""Okabe-Ito: distinguishable with the common colour-vision deficiencies."""
+
+CLOUD_ROWS = 16
+RANKED = 5
+
+
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader("greenlove", "render/templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(duration=duration, energy=energy, money=money, mass=mass, power=power,
+                       percent=percent, number=number)
+    return env
+
+
+def _interval_text(value: dict[str, float] | None, fmt) -> str:
+    if not value:
+        return "—"
+    return f"{fmt(value['low'])} – {fmt(value['high'])}"
+
+
+def _offers(report: Report) -> dict[str, Any]:
+    offers = [dict(o) for o in report.clouds]
+    shown = [dict(o) for o in report.cloud_rows(CLOUD_ROWS)]
+    local = report.comparison.get("local", {})
+
+    def largest(key: str) -> float:
+        values = [(o.get(key) or {}).get("point") for o in shown] + [(local.get(key) or {}).get("point")]
+        values = [v for v in values if v is not None and math.isfinite(v)]
+        return max(values, default=0.0)
+
+    scale = {k: largest(k) for k in ("time_s", "cost_usd", "co2_kg")}
+    rows = []
+    for o in shown:
+        rows.append({
+            **o,
+            "bars": {k: bar_share((o.get(k) or {}).get("point"), scale[k]) for k in scale},
+            "time_text": _interval_text(o.get("time_s"), duration),
+            "cost_text": _interval_text(o.get("cost_usd"), money),
+            "co2_text": _interval_text(o.get("co2_kg"), mass),
+        })
+    local_bars = {k: bar_share((local.get(k) or {}).get("point"), scale[k]) for k in scale}
+
+    def top(kind: str) -> list[dict[str, Any]]:
+        ranking = report.comparison.get("rankings", {}).get(kind, [])
+        return [offers[i] for i in ranking[:RANKED] if i < len(offers)]
+
+    return {"rows": rows, "hidden": len(offers) - len(shown), "local": local,
+            "local_bars": local_bars, "fastest": top("fastest"), "cheapest": top("cheapest"),
+            "lowest_co2": top("lowest_co2"), "count": len(offers)}
+
+
+def _headline(report: Report) -> list[dict[str, str]]:
+    pred = report.prediction
+    cards = [{"label": "Time", "point": duration(pred.time_s.point),
+              "interval": f"{duration(pred.time_s.low)} – {duration(pred.time_s.high)}",
+              "note": f"{report.plan.epochs} epochs"}]
+    if pred.energy is not None:
+        e = pred.energy.energy_kwh
+        cards.append({"label": "Energy", "point": energy(e.point),
+                      "interval": f"{energy(e.low)} – {energy(e.high)}", "note": pred.energy.method})
+    if pred.cost_usd is not None:
+        c = pred.cost_usd
+        price = report.assumptions.get("site_electricity_price", {})
+        cards.append({"label": "Electricity cost", "point": money(c.point),
+                      "interval": f"{money(c.low)} – {money(c.high)}",
+                      "note": f"at {price.get('value', 0):.3g} USD/kWh ({price.get('method', '?')})"})
+    if pred.co2_kg is not None:
+        c = pred.co2_kg
+        zone = report.assumptions.get("site_zone", {})
+        grid = report.assumptions.get("site_carbon_intensity", {})
+        cards.append({"label": "CO2e", "point": mass(c.point),
+                      "interval": f"{mass(c.low)} – {mass(c.high)}",
+                      "note": f"{zone.get('value', '?')} grid, {grid.get('value', 0):.0f} g/kWh"})
+    return cards
+
+
+def render_html(report: Report) -> str:
+    """The dashboard as one HTML string."""
+    bench = report.benchmark
+    share = bench.wall_s / report.prediction.time_s.point if report.prediction.time_s.point else math.nan
+    sizes: dict[int, list[tuple[int, float, str]]] = {}
+    for record, role in zip(bench.epochs, bench.roles):
+        sizes.setdefault(record.sample_batches, []).append((record.order + 1, record.epoch_s, role))
+    try:
+        created = datetime.fromisoformat(report.created_at).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        created = report.created_at or "unknown date"
+    context = {
+        "r": report,
+        "created": created,
+        "cards": _headline(report),
+        "benchmark_share": share,
+        "epoch_chart": epoch_chart(report),
+        "power_chart": power_chart(report),
+        "palette": PALETTE,
+        "sizes": sorted(sizes.items()),
+        "clouds": _offers(report),
+        "equivalences": report.comparison.get("equivalences", []),
+        "workload": report.comparison.get("workload"),
+        "assumptions": sorted(report.assumptions.items()),
+        "environment": sorted(report.environment.items()),
+    }
+    return _environment().get_template("report.html.j2").render(**context)
+
+
+def save_html(report: Report, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(render_html(report), encoding="utf-8")
+    tmp.replace(path)
+    return path

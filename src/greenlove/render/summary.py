@@ -1,0 +1,179 @@
+"""The terminal summary of a Report (rich tables; plain text when not on a terminal)."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ..result.report import Report
+from .format import duration, energy, mass, money, percent, power
+
+
+def _prediction_table(report: Report) -> Table:
+    pred, plan = report.prediction, report.plan
+    conf = f"{pred.time_s.confidence:.0%}"
+    table = Table(title="Predicted full run", title_justify="left", show_edge=False)
+    table.add_column("quantity")
+    table.add_column("point", justify="right")
+    table.add_column(f"{conf} interval", justify="right")
+    t = pred.time_s
+    table.add_row(f"wall time, {plan.epochs} epochs", duration(t.point),
+                  f"{duration(t.low)} – {duration(t.high)}")
+    e = pred.epoch_s
+    table.add_row(f"one epoch ({plan.batches_per_epoch} batches)", duration(e.point),
+                  f"{duration(e.low)} – {duration(e.high)}")
+    table.add_row("one-off warm-up (added once)", duration(pred.warmup_s), "")
+    if pred.energy is not None:
+        en = pred.energy.energy_kwh
+        table.add_row(f"energy, {plan.epochs} epochs ({pred.energy.method})", energy(en.point),
+                      f"{energy(en.low)} – {energy(en.high)}")
+    site = report.assumptions
+    if pred.cost_usd is not None:
+        price = site.get("site_electricity_price", {})
+        table.add_row(f"electricity cost (at {price.get('value', 0):.3g} USD/kWh, "
+                      f"{price.get('method', '?')})", money(pred.cost_usd.point),
+                      f"{money(pred.cost_usd.low)} – {money(pred.cost_usd.high)}")
+    if pred.co2_kg is not None:
+        zone = site.get("site_zone", {})
+        grid = site.get("site_carbon_intensity", {})
+        table.add_row(f"CO2e ({zone.get('value', '?')} grid, {grid.get('value', 0):.0f} g/kWh, "
+                      f"{zone.get('method', '?')})", mass(pred.co2_kg.point),
+                      f"{mass(pred.co2_kg.low)} – {mass(pred.co2_kg.high)}")
+    return table
+
+
+CLOUD_ROWS = 12
+_SHORT = {"user-measured": "(yours)", "published-ratio": "(published)", "roofline": "(roofline)",
+          "tflops-bandwidth-baseline": "(0.7/0.3)"}
+
+
+def _cloud_table(report: Report) -> Table | None:
+    offers = list(report.clouds)
+    if not offers:
+        return None
+    local = report.comparison.get("local", {}).get("device", {})
+    table = Table(title=f"The same run on cloud GPUs (vs {local.get('name', 'this device')}, "
+                        f"{local.get('method', '?')}); Crusoe first", title_justify="left",
+                  show_edge=False)
+    for column in ("offer", "speed-up", "time (95%)", "cost", "spot", "CO2e grid", "claimed"):
+        table.add_column(column, justify="left" if column == "offer" else "right")
+    shown = report.cloud_rows(CLOUD_ROWS)
+    for o in shown:
+        t, c, spot, co2 = o["time_s"], o["cost_usd"], o["cost_spot_usd"], o["co2_kg"]
+        table.add_row(
+            f"{o['provider']}: {o['gpu']}", f"{o['speedup']:.3g}x {_SHORT.get(o['speedup_method'], '')}",
+            f"{duration(t['point'])} ({duration(t['low'])}–{duration(t['high'])})",
+            money(c["point"]) if c else "no price", money(spot["point"]) if spot else "—",
+            mass(co2["point"]) if co2 else "—",
+            "—" if o["co2_claimed_kg"] is None else mass(o["co2_claimed_kg"]),
+        )
+    if len(shown) < len(offers):
+        table.caption = (f"{len(offers) - len(shown)} more offers (cheapest shown) in the JSON; "
+                         "`greenlove clouds` lists every offer and its source.")
+    return table
+
+
+def _energy_table(report: Report) -> Table | None:
+    measured = report.benchmark.energy
+    if measured is None:
+        return None
+    table = Table(title="Power sources", title_justify="left", show_edge=False)
+    table.add_column("device")
+    table.add_column("method")
+    table.add_column("mean power", justify="right")
+    table.add_column("idle", justify="right")
+    table.add_column("predicted energy", justify="right")
+    predicted = {d.name: d for d in report.prediction.energy.devices} \
+        if report.prediction.energy else {}
+    for device in measured.devices:
+        share = predicted.get(device.name)
+        table.add_row(device.name, device.method, power(device.mean_power_w),
+                      power(device.idle_power_w),
+                      energy(share.energy_kwh) if share else "not measured")
+    return table
+
+
+def _energy_facts(report: Report) -> list[str]:
+    pred = report.prediction.energy
+    if pred is None:
+        return []
+    lines = [f"Energy: mean draw {power(pred.mean_power_w)} while training."]
+    if pred.idle_share is not None:
+        lines[0] += (f" Idle draw {power(pred.idle_power_w)}: {percent(pred.idle_share, 0)} of the "
+                     "predicted energy is what the machine would draw doing nothing.")
+    notes = {d.method: d.note for d in report.benchmark.energy.devices if d.note} \
+        if report.benchmark.energy else {}
+    lines += [f"{method}: {note}" for method, note in notes.items()]
+    return lines
+
+
+def _measured_table(report: Report) -> Table:
+    bench = report.benchmark
+    table = Table(title="What was measured", title_justify="left", show_edge=False)
+    table.add_column("sample (batches)", justify="right")
+    table.add_column("items", justify="right")
+    table.add_column("epochs", justify="right")
+    table.add_column("median epoch", justify="right")
+    table.add_column("not steady", justify="left")
+    sizes: dict[int, list[int]] = {}
+    for i, record in enumerate(bench.epochs):
+        sizes.setdefault(record.sample_batches, []).append(i)
+    for batches in sorted(sizes):
+        idx = sizes[batches]
+        times = sorted(bench.epochs[i].epoch_s for i in idx)
+        roles = [bench.roles[i] for i in idx if bench.roles[i] != "steady"]
+        table.add_row(str(batches), str(bench.epochs[idx[0]].sample_size), str(len(idx)),
+                      duration(times[len(times) // 2]), ", ".join(roles))
+    return table
+
+
+def _facts(report: Report) -> Text:
+    bench, plan, fit = report.benchmark, report.plan, report.prediction.fit
+    share = bench.wall_s / report.prediction.time_s.point if report.prediction.time_s.point else 0
+    size = f"{plan.dataset_size} items, " if plan.dataset_size is not None else ""
+    budget = ("automatic: " + bench.budget_rule) if bench.budget_automatic else "budget_s"
+    lines = [
+        f"Full run: {plan.epochs} epochs of {size}{plan.batches_per_epoch} batches "
+        f"(batch size {plan.batch_size}, {plan.num_workers} loader workers).",
+        f"Benchmark: {len(bench.epochs)} timed epochs in {duration(bench.wall_s)} "
+        f"({percent(share)} of the predicted run); budget {duration(bench.budget_s)} "
+        f"({budget}); stopped because {bench.stop_reason or 'it finished'}."
+        + (" Beyond the timed epochs: " + ", ".join(f"{name} {duration(v)}" for name, v in
+                                                     bench.extras_s.items()) + "."
+           if bench.extras_s else ""),
+        f"Model ({fit.method}): epoch = {duration(fit.intercept_s)} + "
+        f"{fit.per_batch_s * 1e3:.3f} ms x batches (from {fit.steady_epochs} steady epochs; "
+        f"epoch-to-epoch noise {percent(fit.noise_rel)}).",
+    ]
+    lines += _energy_facts(report)
+    return Text("\n".join(lines))
+
+
+def renderable(report: Report) -> Panel:
+    parts: list = [_prediction_table(report), Text(""), _measured_table(report), Text("")]
+    energy_table = _energy_table(report)
+    if energy_table is not None:
+        parts += [energy_table, Text("")]
+    cloud_table = _cloud_table(report)
+    if cloud_table is not None:
+        parts += [cloud_table, Text("")]
+    parts.append(_facts(report))
+    if report.warnings:
+        parts.append(Text(""))
+        for warning in report.warnings:
+            parts.append(Text("! " + warning, style="bold yellow"))
+    title = f"greenlove {report.greenlove_version}: predicted {duration(report.prediction.time_s.point)}"
+    return Panel(Group(*parts), title=title, title_align="left")
+
+
+def render_text(report: Report, *, width: int = 120) -> str:
+    """The summary as plain text (no colour codes), for print(report) and logs."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False,
+                      highlight=False)
+    console.print(renderable(report))
+    return buffer.getvalue().rstrip()

@@ -1,0 +1,102 @@
+"""Energy during one benchmark: discover the meters, run the sampler, take the idle baseline,
+and turn the traces into the report's measurement and prediction.
+
+The Benchmark owns one EnergyRun; this keeps the power plumbing out of the timing loop.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..measure.devices.base import Meter
+from ..measure.devices.discover import discover_meters
+from ..measure.energy_options import IDLE_BUDGET_SHARE, EnergyOptions
+from ..measure.power_sampler import DeviceTrace, PowerSampler
+from ..measure.timing import Clock, EpochRecord
+from ..model.energy import (
+    EnergyMeasurement,
+    EnergyPrediction,
+    measure_energy,
+    measurement_warnings,
+    predict_energy,
+)
+from ..model.time import TimePrediction
+
+
+class EnergyRun:
+    """``options`` None: energy is not measured and every method is a no-op."""
+
+    def __init__(self, options: EnergyOptions | None, *, clock: Clock,
+                 sleep: Callable[[float], None]) -> None:
+        self.options, self._clock, self._sleep = options, clock, sleep
+        self._sampler: PowerSampler | None = None
+        self._meters: tuple[Meter, ...] = ()
+        self._fallbacks: tuple[str, ...] = ()
+        self._traces: tuple[DeviceTrace, ...] = ()
+        self._origin_s = math.nan
+        self.idle_window_s: tuple[float, float] | None = None
+
+    def start(self, origin_s: float) -> None:
+        """Discover the meters (or take the given ones) and start the sampler thread."""
+        self._origin_s = origin_s
+        if self.options is None:
+            return
+        if self.options.meters is not None:
+            meters, self._fallbacks = list(self.options.meters), ()
+        else:
+            found = discover_meters()
+            meters, self._fallbacks = list(found.meters), found.fallbacks
+        self._meters = tuple(meters)
+        self._sampler = PowerSampler(meters, interval_s=self.options.interval_s,
+                                     clock=self._clock).start()
+
+    def idle_baseline(self, budget_s: float | None) -> float:
+        """A short idle reading before the first epoch; returns the seconds it took."""
+        if self._sampler is None or self.options is None:
+            return 0.0
+        idle_s = self.options.idle_s
+        if budget_s is not None:
+            idle_s = min(idle_s, IDLE_BUDGET_SHARE * budget_s)
+        if idle_s <= 0:
+            return 0.0
+        t0 = self._clock()
+        self._sleep(idle_s)
+        self._sampler.sample_once()
+        t1 = self._clock()
+        self.idle_window_s = (t0 - self._origin_s, t1 - self._origin_s)
+        return t1 - t0
+
+    def stop(self) -> None:
+        """Stop the thread and keep the traces (idempotent; safe on any exit path)."""
+        if self._sampler is not None:
+            self._sampler.stop()
+            self._traces = self._sampler.traces()
+
+    def results(self, records: Sequence[EpochRecord], prediction: TimePrediction, *,
+                full_batches: int, epochs: int, confidence: float, drift_rel: float,
+                warnings: list[str]) -> tuple[EnergyMeasurement | None, EnergyPrediction | None]:
+        if self.options is None:
+            return None, None
+        measured = measure_energy(
+            self._traces, records, prediction.roles, origin_s=self._origin_s,
+            idle_window_s=self.idle_window_s, interval_s=self.options.interval_s,
+            fallbacks=self._fallbacks,
+        )
+        warnings += measurement_warnings(measured, records)
+        predicted = predict_energy(measured, records, prediction, full_batches=full_batches,
+                                   epochs=epochs, confidence=confidence, drift_rel=drift_rel)
+        if predicted is None:
+            warnings.append("No device's energy could be measured or estimated, so the report "
+                            "has no energy prediction.")
+        else:
+            warnings += predicted.warnings
+        return measured, predicted
+
+    def assumptions(self) -> dict[str, dict[str, Any]]:
+        """Constants the estimating meters used (TDP, W per GB), each with its source."""
+        found: dict[str, dict[str, Any]] = {}
+        for meter in self._meters:
+            found.update(getattr(meter, "assumptions", lambda: {})())
+        return found
