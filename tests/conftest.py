@@ -127,6 +127,13 @@ def fake_clouds(**kwargs):
     return CloudOptions(device=device, **kwargs)
 
 
+def fake_instruments(clock):
+    """Instruments on the fake clock: no device sync, and sleeping advances the clock."""
+    from greenlove.measure import Instruments
+
+    return Instruments(clock=clock, synchronize=lambda: None, sleep=clock.advance)
+
+
 def estimate_on_fake_clock(clock, epoch, loader, **kwargs):
     """greenlove.estimate on the fake clock: no sync, no sleeping, fake meters and a described
     CPU unless given; 50 epochs unless given."""
@@ -135,5 +142,5 @@ def estimate_on_fake_clock(clock, epoch, loader, **kwargs):
     kwargs.setdefault("epochs", 50)
     kwargs.setdefault("energy", fake_energy(clock))
     kwargs.setdefault("clouds", fake_clouds())
-    return greenlove.estimate(epoch, loader, progress=False, clock=clock,
-                              synchronize=lambda: None, sleep=clock.advance, **kwargs)
+    return greenlove.estimate(epoch, loader, progress=False, instruments=fake_instruments(clock),
+                              **kwargs)

@@ -7,8 +7,9 @@ import math
 import pytest
 
 import greenlove
-from greenlove.sample.schedule import BUDGET_MAX_S, BUDGET_MIN_S, BUDGET_SHARE, automatic_budget_s
-from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, make_loader, make_model
+from greenlove.measure import Instruments
+from greenlove.sample import BUDGET_MAX_S, BUDGET_MIN_S, BUDGET_SHARE, Budget, automatic_budget_s
+from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, fake_instruments, make_loader, make_model
 from tests.conftest import estimate_on_fake_clock as _estimate
 
 
@@ -92,8 +93,8 @@ def test_automatic_budget_is_predicted_again_after_a_slow_probe(clock) -> None:
 
 
 def test_a_cpu_model_gets_the_cpu_drift_assumption(clock) -> None:
+    from greenlove.model import DRIFT_REL_CPU
     from greenlove.model.stats import z_quantile
-    from greenlove.model.time import DRIFT_REL_CPU
 
     model, optimizer = make_model()
     epoch = SimulatedEpoch(clock, fixed_s=0.2, per_batch_s=0.01)   # exact: only drift is left
@@ -134,7 +135,7 @@ def test_warmup_ends_once_an_epoch_is_no_longer_clearly_faster(tiny_epochs_s, se
     from greenlove.measure.timing import EpochRecord
     from greenlove.sample.schedule import Schedule
 
-    schedule = Schedule(full_batches=1000, epochs=30, budget_s=60.0, sample_fraction=None,
+    schedule = Schedule(full_batches=1000, epochs=30, budget=Budget.of(60.0), sample_fraction=None,
                         warmup_epochs="auto", precision=lambda records: math.inf)
     records = [EpochRecord(order=i, sample_batches=4, sample_size=40, batches_drawn=4,
                            epoch_s=t, started_s=float(i), loader_epoch=i)
@@ -180,7 +181,7 @@ def test_non_finite_or_negative_timing_is_an_error(clock, bad) -> None:
 def test_wrapping_style_matches_estimate(clock) -> None:
     epoch = SimulatedEpoch(clock, fixed_s=0.2, per_batch_s=0.01)
     bench = greenlove.Benchmark(make_loader(), epochs=50, budget_s=10.0, progress=False,
-                                clock=clock, synchronize=lambda: None, sleep=clock.advance,
+                                instruments=fake_instruments(clock),
                                 energy=fake_energy(clock), clouds=fake_clouds())
     for sample_loader in bench:
         epoch(sample_loader)
@@ -200,7 +201,8 @@ def test_sync_called_at_both_edges_of_every_epoch(clock) -> None:
     calls = []
     epoch = SimulatedEpoch(clock, fixed_s=0.1, per_batch_s=0.01)
     greenlove.estimate(epoch, make_loader(), epochs=5, budget_s=5.0, progress=False,
-                       clock=clock, synchronize=lambda: calls.append(clock()), energy=False)
+                       instruments=Instruments(clock=clock, synchronize=lambda: calls.append(clock())),
+                       energy=False)
     assert len(calls) == 2 * epoch.calls
 
 

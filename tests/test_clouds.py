@@ -44,8 +44,8 @@ from greenlove.data.tables import (
 )
 from greenlove.measure.local_device import LocalDevice
 from greenlove.measure.workload_profile import WorkloadProfile
-from greenlove.model.time import Interval
-from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, make_loader, make_model
+from greenlove.model import Interval
+from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, fake_instruments, make_loader, make_model
 from tests.conftest import estimate_on_fake_clock as _estimate
 
 METHODS = {"user-measured", "published-ratio", "roofline", "tflops-bandwidth-baseline"}
@@ -391,7 +391,7 @@ def test_local_cost_and_co2_from_a_fully_given_site(tables) -> None:
 
 def test_offers_follow_the_json_contract_and_every_speedup_has_a_method(tables) -> None:
     comparison = _build(tables, speedups={"Target GPU": USER})
-    offers = comparison.section["offers"]
+    offers = comparison.offers
     assert [(o["provider"], o["gpu"]) for o in offers] == [("Crusoe Cloud", "Target GPU"),
                                                             ("AWS", "Target GPU"), ("AWS", "No TDP GPU")]
     for o in offers:
@@ -399,7 +399,8 @@ def test_offers_follow_the_json_contract_and_every_speedup_has_a_method(tables) 
         assert o["speedup_method"] in METHODS
         assert o["speedups"] and all(s["method"] in METHODS and s["source"] for s in o["speedups"])
         assert o["speedups"][0]["method"] == o["speedup_method"]
-    json.dumps(comparison.section, allow_nan=False)   # plain JSON, no NaN anywhere
+    json.dumps({**comparison.section, "clouds": list(comparison.offers)},
+               allow_nan=False)   # plain JSON, no NaN anywhere
 
     aws = offers[1]
     assert aws["speedup_method"] == "user-measured" and aws["speedup"] == USER
@@ -441,7 +442,7 @@ def test_offers_follow_the_json_contract_and_every_speedup_has_a_method(tables) 
 
 def test_no_options_or_no_device_gives_no_offers_but_keeps_local_cost_and_co2(tables) -> None:
     for comparison in (_build(tables, options=False), _build(tables, device=None)):
-        assert "offers" not in comparison.section and "rankings" not in comparison.section
+        assert not comparison.offers and "rankings" not in comparison.section
         approx_interval(comparison.cost_usd, 0.6, 0.45, 0.75)
         approx_interval(comparison.co2_kg, 0.72, 0.54, 0.9)
         assert not any(name.startswith("cloud_") for name in comparison.assumptions)
@@ -451,7 +452,7 @@ def test_no_options_or_no_device_gives_no_offers_but_keeps_local_cost_and_co2(ta
 def test_cpu_standin_is_warned_about(tables) -> None:
     comparison = _build(tables, device=CPU, profile=None)
     assert any("This run is on a CPU" in w for w in comparison.warnings)
-    assert all(o["speedup_method"] == "tflops-bandwidth-baseline" for o in comparison.section["offers"])
+    assert all(o["speedup_method"] == "tflops-bandwidth-baseline" for o in comparison.offers)
     assert comparison.section["workload"] is None
 
 
@@ -607,8 +608,8 @@ def test_unknown_zone_is_a_site_error_raised_before_any_epoch(clock) -> None:
     before = {k: v.clone() for k, v in model.state_dict().items()}
     epoch = SimulatedEpoch(clock, fixed_s=0.1, per_batch_s=0.01)
     with pytest.raises(SiteError, match="site.zone 'Atlantis' is not a known electricity zone"):
-        greenlove.Benchmark(make_loader(), epochs=20, budget_s=5.0, progress=False, clock=clock,
-                            synchronize=lambda: None, sleep=clock.advance, energy=fake_energy(clock),
+        greenlove.Benchmark(make_loader(), epochs=20, budget_s=5.0, progress=False,
+                            instruments=fake_instruments(clock), energy=fake_energy(clock),
                             clouds=fake_clouds(), site=Site(zone="Atlantis"), restore=(model, optimizer))
     # estimate() surfaces the same error before calling train_epoch; it is a greenlove error.
     with pytest.raises(greenlove.GreenloveError, match="'Atlantis'"):

@@ -9,7 +9,14 @@ import pytest
 import greenlove
 from greenlove.measure.energy_options import EnergyOptions
 from greenlove.model.energy import J_PER_KWH
-from tests.conftest import ConstantPowerMeter, SimulatedEpoch, fake_clouds, fake_energy, make_loader
+from tests.conftest import (
+    ConstantPowerMeter,
+    SimulatedEpoch,
+    fake_clouds,
+    fake_energy,
+    fake_instruments,
+    make_loader,
+)
 
 
 def _sampler_threads() -> list[threading.Thread]:
@@ -20,7 +27,7 @@ def _estimate(clock, epoch, **kwargs):
     kwargs.setdefault("energy", fake_energy(clock))
     kwargs.setdefault("clouds", fake_clouds())
     return greenlove.estimate(epoch, make_loader(), epochs=50, budget_s=10.0, progress=False,
-                              clock=clock, synchronize=lambda: None, sleep=clock.advance, **kwargs)
+                              instruments=fake_instruments(clock), **kwargs)
 
 
 def test_energy_is_predicted_per_device_with_idle_baseline(clock) -> None:
@@ -50,7 +57,7 @@ def test_energy_is_predicted_per_device_with_idle_baseline(clock) -> None:
 def test_idle_baseline_is_capped_by_a_small_budget(clock) -> None:
     epoch = SimulatedEpoch(clock, fixed_s=0.02, per_batch_s=0.001)
     report = greenlove.estimate(epoch, make_loader(), epochs=5, budget_s=2.0, progress=False,
-                                clock=clock, synchronize=lambda: None, sleep=clock.advance,
+                                instruments=fake_instruments(clock),
                                 energy=fake_energy(clock, idle_s=5.0))
     start, end = report.benchmark.energy.idle_window_s
     assert end - start == pytest.approx(0.2)  # 10% of the 2 s budget
@@ -100,7 +107,7 @@ def test_sampler_stops_and_meters_close_on_every_exit_path(clock, error) -> None
 
     with pytest.raises(type(error)):
         greenlove.estimate(failing_epoch, make_loader(), epochs=5, budget_s=10.0, progress=False,
-                           clock=clock, synchronize=lambda: None, sleep=clock.advance,
+                           instruments=fake_instruments(clock),
                            energy=EnergyOptions(interval_s=0.001, idle_s=0.1, meters=meters))
     assert _sampler_threads() == []
     assert [m.closed for m in meters] == [1, 1]
@@ -108,7 +115,7 @@ def test_sampler_stops_and_meters_close_on_every_exit_path(clock, error) -> None
 
 def test_wrapping_style_break_stops_the_sampler(clock) -> None:
     bench = greenlove.Benchmark(make_loader(), epochs=5, budget_s=10.0, progress=False,
-                                clock=clock, synchronize=lambda: None, sleep=clock.advance,
+                                instruments=fake_instruments(clock),
                                 energy=EnergyOptions(interval_s=0.001, idle_s=0.0,
                                                      meters=(ConstantPowerMeter(clock, 1.0),)))
     with bench:

@@ -6,6 +6,7 @@ import pytest
 
 from greenlove.measure.power_sampler import DeviceTrace
 from greenlove.measure.timing import EpochRecord
+from greenlove.model import predict_time
 from greenlove.model.energy import (
     J_PER_KWH,
     DeviceEnergy,
@@ -14,7 +15,6 @@ from greenlove.model.energy import (
     measurement_warnings,
     predict_energy,
 )
-from greenlove.model.time import predict_time
 
 SIZES = [25, 50, 100, 100, 50, 25, 25, 50, 100, 100, 50, 25]
 

@@ -14,7 +14,7 @@ import pytest
 import greenlove
 from greenlove.cli import main
 from greenlove.render.html import render_html
-from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, make_loader
+from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, fake_instruments, make_loader
 
 GOLDEN = Path(__file__).parent / "data" / "report_schema1.json"
 EVIL = "<script>alert(1)</script>"
@@ -25,7 +25,7 @@ SCREENSHOTS = Path(os.environ.get("GREENLOVE_SCREENSHOTS", "build/screenshots"))
 def report(clock):
     epoch = SimulatedEpoch(clock, fixed_s=0.2, per_batch_s=0.01, noise_rel=0.02, seed=4)
     return greenlove.estimate(epoch, make_loader(), epochs=20, budget_s=6.0, progress=False,
-                              clock=clock, synchronize=lambda: None, sleep=clock.advance,
+                              instruments=fake_instruments(clock),
                               energy=fake_energy(clock), clouds=fake_clouds(),
                               site=greenlove.Site(zone="DE"))
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 import greenlove
-from greenlove.result.schema import SCHEMA_VERSION, report_from_dict
-from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, make_loader
+from greenlove import Report
+from greenlove.result import SCHEMA_VERSION
+from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, fake_instruments, make_loader
 
 GOLDEN = Path(__file__).parent / "data" / "report_schema1.json"
 
@@ -18,7 +19,7 @@ GOLDEN = Path(__file__).parent / "data" / "report_schema1.json"
 def report(clock):
     epoch = SimulatedEpoch(clock, fixed_s=0.2, per_batch_s=0.01, noise_rel=0.02, seed=4)
     return greenlove.estimate(epoch, make_loader(), epochs=20, budget_s=6.0, progress=False,
-                              clock=clock, synchronize=lambda: None, sleep=clock.advance,
+                              instruments=fake_instruments(clock),
                               energy=fake_energy(clock), clouds=fake_clouds())
 
 
@@ -76,14 +77,14 @@ def test_golden_schema1_file_loads() -> None:
 def test_unknown_top_level_fields_survive(report) -> None:
     data = report.to_dict()
     data["energy_kwh_note"] = {"from": "a later greenlove"}
-    assert report_from_dict(data).to_dict()["energy_kwh_note"] == {"from": "a later greenlove"}
+    assert Report.from_dict(data).to_dict()["energy_kwh_note"] == {"from": "a later greenlove"}
 
 
 def test_newer_schema_is_refused(report) -> None:
     data = report.to_dict()
     data["schema_version"] = SCHEMA_VERSION + 1
     with pytest.raises(greenlove.SchemaError, match="newer"):
-        report_from_dict(data)
+        Report.from_dict(data)
 
 
 @pytest.mark.parametrize("text", ["not json", "[1, 2]", '{"schema_version": "1"}',

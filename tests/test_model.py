@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from greenlove.measure.timing import EpochRecord
-from greenlove.model.stats import fit_line, t_quantile, z_quantile
-from greenlove.model.time import (
+from greenlove.model import (
     DRIFT_REL_CPU,
     classify_roles,
     predict_time,
     proportional_prediction,
     sqrt_e_interval,
 )
+from greenlove.model.stats import fit_line, t_quantile, z_quantile
 
 
 def _records(pairs, loader_epochs=None, spacing_s=1.0):
@@ -74,7 +74,7 @@ def test_drift_assumption_follows_the_training_device() -> None:
     from torch import nn
 
     from greenlove.measure.timing import training_device_kind
-    from greenlove.model.time import DRIFT_REL_ACCELERATOR, drift_rel_for
+    from greenlove.model import DRIFT_REL_ACCELERATOR, drift_rel_for
 
     assert training_device_kind(nn.Linear(2, 2)) == "cpu"
     assert training_device_kind(nn.Linear(2, 2, device="meta")) == "accelerator"  # not on a CPU

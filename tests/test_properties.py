@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from greenlove.measure.timing import EpochRecord
+from greenlove.model import predict_time
 from greenlove.model.stats import fit_line
-from greenlove.model.time import predict_time
 
 positive = st.floats(min_value=1e-4, max_value=10.0, allow_nan=False, allow_infinity=False)
 

@@ -20,7 +20,7 @@ from greenlove.compare.site import (
 )
 from greenlove.data.tables import CarbonIntensity, ElectricityPrice, Equivalence, Pue
 from greenlove.errors import GreenloveError
-from greenlove.model.time import Interval
+from greenlove.model import Interval
 
 CARBON = {
     zone: CarbonIntensity(zone=zone, name=name, g_co2_per_kwh=g, year=2023, source=f"test-carbon-{zone}")

@@ -116,7 +116,7 @@ def _overhead(args: argparse.Namespace, console: Console) -> int:
 
 def _demo(args: argparse.Namespace, console: Console) -> int:
     from .demo import build_demo
-    from .run.benchmark import estimate
+    from .run import estimate
 
     run = build_demo(copies=args.copies, epochs=args.epochs)
     console.print(f"greenlove demo: a CNN on {len(run.loader.dataset)} digit images, "
@@ -124,7 +124,7 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
     report = estimate(run.train_epoch, run.loader, epochs=run.epochs,
                       restore=(run.model, run.optimizer), budget_s=args.budget,
                       progress=not args.no_progress)
-    from .render.summary import renderable
+    from .render import renderable
 
     console.print(renderable(report))
     path = report.save(args.out / "greenlove.json")
@@ -142,7 +142,7 @@ def _maybe_open(args: argparse.Namespace, path: Path) -> None:
 
 
 def _report(args: argparse.Namespace, console: Console) -> int:
-    from .result.schema import load_report
+    from .report import load as load_report
 
     output = args.output or args.file.with_suffix(".html")
     path = load_report(args.file).save_html(output)
@@ -152,8 +152,8 @@ def _report(args: argparse.Namespace, console: Console) -> int:
 
 
 def _show(args: argparse.Namespace, console: Console) -> int:
-    from .render.summary import renderable
-    from .result.schema import load_report
+    from .render import renderable
+    from .report import load as load_report
 
     console.print(renderable(load_report(args.file)))
     return 0

@@ -1,22 +1,20 @@
 """The compare stage wired together: local cost and CO2, and every cloud offer, as report data.
 
-``CloudOptions`` is what the user passes as ``clouds=``; ``build_comparison`` turns the time and
-energy predictions, the resolved site, the local device and the workload profile into the
-report's ``cost_usd``/``co2_kg`` and its JSON-ready ``clouds`` section.
+``build_comparison`` turns the time and energy predictions, the resolved site, the local device
+and the workload profile into a :class:`Comparison`: the report's ``cost_usd``/``co2_kg``, its
+``clouds`` (the offers) and its ``comparison`` section.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..data.tables import load_carbon, load_equivalences, load_gpus, load_offers, load_pue, load_throughput
 from ..measure.local_device import LocalDevice
-from ..measure.workload_profile import FAMILIES, PRECISIONS, WorkloadProfile
-from ..model.time import Interval
-from ..run.options import check_switch
+from ..measure.workload_profile import WorkloadProfile
+from ..model import Interval
 from .costs import co2_kg, cost_usd, equivalences
 from .offers import (
     GPU_LOAD_FRACTION,
@@ -31,6 +29,7 @@ from .offers import (
     load_provider_sites,
     rankings,
 )
+from .options import CloudOptions
 from .site import ResolvedSite
 from .speedup import (
     ACHIEVABLE_BANDWIDTH_FRACTION,
@@ -41,57 +40,29 @@ from .speedup import (
 
 
 @dataclass(frozen=True)
-class CloudOptions:
-    """``estimate(..., clouds=CloudOptions(gpus=8, speedups={"H100 SXM": 9.5}))``.
-
-    ``providers``: only these (default: every provider in the table, Crusoe first).
-    ``gpus``: GPUs per instance to price (default 1; more with a stated scaling assumption).
-    ``speedups``: speed-ups of ONE such GPU over your device that you measured, by GPU spec name
-    (`greenlove gpus` lists the names; method "user-measured"); ``gpus`` > 1 scales them too.
-    ``precision``/``family``: override what is detected from the model.
-    ``offers``/``gpus_table``/``throughput``: your own CSV files instead of the shipped tables.
-    ``device``: describe the local device yourself (skips its identification and, on a CPU, the
-    1 s measurement that stands in for a spec).
-    """
-
-    providers: Sequence[str] | None = None
-    gpus: int = 1
-    speedups: Mapping[str, float] = field(default_factory=dict)
-    precision: str | None = None
-    family: str | None = None
-    offers: str | None = None
-    gpus_table: str | None = None
-    throughput: str | None = None
-    device: LocalDevice | None = None
-
-    def __post_init__(self) -> None:
-        if isinstance(self.gpus, bool) or not isinstance(self.gpus, int) or self.gpus < 1:
-            raise ValueError(f"clouds.gpus must be an int >= 1, got {self.gpus!r}")
-        if self.precision is not None and self.precision not in PRECISIONS:
-            raise ValueError(f"clouds.precision must be one of {PRECISIONS}, got {self.precision!r}")
-        if self.family is not None and self.family not in FAMILIES:
-            raise ValueError(f"clouds.family must be one of {FAMILIES}, got {self.family!r}")
-        for name, value in dict(self.speedups).items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not math.isfinite(value) or value <= 0:
-                raise ValueError(f"clouds.speedups[{name!r}] must be a number > 0, got {value!r}")
-        object.__setattr__(self, "speedups", dict(self.speedups))
-        if self.providers is not None:
-            object.__setattr__(self, "providers", tuple(self.providers))
-
-
-def check_clouds(clouds: Any) -> CloudOptions | None:
-    """``clouds``: None or True (compare with defaults), False (do not), or CloudOptions."""
-    return check_switch(clouds, CloudOptions, "clouds")
-
-
-@dataclass(frozen=True)
 class Comparison:
-    cost_usd: Interval | None
-    co2_kg: Interval | None
-    section: dict[str, Any]              # the JSON "clouds" section (offers, local, rankings)
+    """The compare stage's result: the local run's cost and CO2, and (with the cloud comparison
+    on) the local device, the profiled workload, every offer and the rankings, in JSON form."""
+
+    cost_usd: Interval | None                  # local electricity cost (None: no energy or price)
+    co2_kg: Interval | None                    # local emissions, location-based
     assumptions: dict[str, dict[str, Any]]
     warnings: tuple[str, ...]
+    equivalences: tuple[dict[str, Any], ...] | None = None   # None: no local CO2 figure
+    offers: tuple[dict[str, Any], ...] = ()    # the report's "clouds": one entry per offer
+    local: dict[str, Any] | None = None        # the local device and run
+    workload: dict[str, Any] | None = None     # the profiled training step
+    rankings: dict[str, Any] | None = None
+
+    @property
+    def section(self) -> dict[str, Any]:
+        """The report's "comparison" section: everything but the offers (absent parts left out)."""
+        section: dict[str, Any] = {}
+        if self.equivalences is not None:
+            section["equivalences"] = list(self.equivalences)
+        if self.local is not None:
+            section.update(local=self.local, workload=self.workload, rankings=self.rankings)
+        return section
 
 
 def _interval(value: Interval | None) -> dict[str, float] | None:
@@ -134,14 +105,13 @@ def build_comparison(*, time_s: Interval, energy_kwh: Interval | None, site: Res
     local_cost = cost_usd(energy_kwh, site) if energy_kwh is not None else None
     local_co2 = co2_kg(energy_kwh, site.g_co2_per_kwh, site.pue) if energy_kwh is not None else None
     assumptions = {f"site_{k}": v for k, v in site.assumptions().items()}
-    section: dict[str, Any] = {}
+    equivalent: tuple[dict[str, Any], ...] | None = None
     if local_co2 is not None:
-        section["equivalences"] = [
+        equivalent = tuple(
             {"name": name, "amount": amount, "unit": unit, "source": source}
-            for name, amount, unit, source in equivalences(local_co2, load_equivalences())
-        ]
+            for name, amount, unit, source in equivalences(local_co2, load_equivalences()))
     if options is None or device is None:
-        return Comparison(local_cost, local_co2, section, assumptions, tuple(warnings))
+        return Comparison(local_cost, local_co2, assumptions, tuple(warnings), equivalent)
     specs = load_gpus(options.gpus_table)
     offers = load_offers(options.offers)
     local = LocalRun(device=device, time_s=time_s, energy_kwh=energy_kwh, cost_usd=local_cost,
@@ -171,18 +141,14 @@ def build_comparison(*, time_s: Interval, energy_kwh: Interval | None, site: Res
         )
     if device.method == "unknown-gpu":
         warnings.append(f"{device.name} is not in greenlove's GPU table: {device.source}.")
-    section.update({
-        "local": {"device": _device_dict(device), "time_s": _interval(time_s),
-                  "energy_kwh": _interval(energy_kwh), "cost_usd": _interval(local_cost),
-                  "co2_kg": _interval(local_co2)},
-        "workload": None if profile is None else {
-            "flops_per_step": profile.flops_per_step, "bytes_per_step": profile.bytes_per_step,
-            "precision": profile.precision, "family": profile.family,
-            "family_source": profile.family_source, "bytes_detail": profile.bytes_detail,
-            "ops_per_step": profile.ops_per_step},
-        "offers": [_estimate_dict(e, local) for e in estimates],
-        "rankings": rankings(estimates),
-    })
+    local_section = {"device": _device_dict(device), "time_s": _interval(time_s),
+                     "energy_kwh": _interval(energy_kwh), "cost_usd": _interval(local_cost),
+                     "co2_kg": _interval(local_co2)}
+    workload = None if profile is None else {
+        "flops_per_step": profile.flops_per_step, "bytes_per_step": profile.bytes_per_step,
+        "precision": profile.precision, "family": profile.family,
+        "family_source": profile.family_source, "bytes_detail": profile.bytes_detail,
+        "ops_per_step": profile.ops_per_step}
     assumptions.update({
         "cloud_gpu_load_fraction": {"value": GPU_LOAD_FRACTION, "unit": "fraction of TDP",
                                     "source": GPU_LOAD_SOURCE},
@@ -199,4 +165,6 @@ def build_comparison(*, time_s: Interval, energy_kwh: Interval | None, site: Res
                                      "unit": "TFLOPS ratio, bandwidth ratio",
                                      "source": "the method greenlove started from (DESIGN.md)"},
     })
-    return Comparison(local_cost, local_co2, section, assumptions, tuple(warnings))
+    return Comparison(local_cost, local_co2, assumptions, tuple(warnings), equivalent,
+                      offers=tuple(_estimate_dict(e, local) for e in estimates), local=local_section,
+                      workload=workload, rankings=rankings(estimates))

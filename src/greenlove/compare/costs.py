@@ -13,15 +13,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ..data.tables import Equivalence
-from ..model.time import Interval
+from ..model import Interval
 
 if TYPE_CHECKING:
     from .site import ResolvedSite
-
-
-def scale_interval(interval: Interval, factor: float) -> Interval:
-    """``interval`` times a non-negative exact ``factor``; the confidence is unchanged."""
-    return interval.scaled(factor)
 
 
 def cost_usd(energy_kwh: Interval, site: ResolvedSite) -> Interval | None:
@@ -33,7 +28,7 @@ def cost_usd(energy_kwh: Interval, site: ResolvedSite) -> Interval | None:
     """
     if site.usd_per_kwh is None:
         return None
-    return scale_interval(energy_kwh, site.usd_per_kwh)
+    return energy_kwh.scaled(site.usd_per_kwh)
 
 
 def co2_kg(energy_kwh: Interval, g_co2_per_kwh: float, pue: float) -> Interval:
@@ -46,7 +41,7 @@ def co2_kg(energy_kwh: Interval, g_co2_per_kwh: float, pue: float) -> Interval:
         raise ValueError(f"pue must be >= 1 (got {pue!r})")
     if not (math.isfinite(g_co2_per_kwh) and g_co2_per_kwh >= 0):
         raise ValueError(f"g_co2_per_kwh must be >= 0 (got {g_co2_per_kwh!r})")
-    return scale_interval(energy_kwh, pue * g_co2_per_kwh / 1000.0)
+    return energy_kwh.scaled(pue * g_co2_per_kwh / 1000.0)
 
 
 def equivalences(co2_kg: Interval | float,

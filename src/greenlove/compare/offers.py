@@ -18,8 +18,7 @@ from importlib import resources
 from ..data.tables import CarbonIntensity, CloudOffer, GpuSpec, Pue, ThroughputRatio
 from ..measure.local_device import LocalDevice
 from ..measure.workload_profile import WorkloadProfile
-from ..model.time import Interval
-from .costs import scale_interval
+from ..model import Interval
 from .speedup import Speedup, speedups_for
 
 GPU_LOAD_FRACTION = 0.8
@@ -144,9 +143,9 @@ def compare_offer(offer: CloudOffer, spec: GpuSpec, local: LocalRun, *, gpus: in
     t = local.time_s
     time_s = _interval(t.point / chosen, t.low / max(values), t.high / min(values), t.confidence)
     gpu_hours = time_s.point / 3600 * gpus
-    hours = scale_interval(time_s, gpus / 3600)
-    cost = scale_interval(hours, offer.usd_per_gpu_hour) if offer.usd_per_gpu_hour else None
-    spot = scale_interval(hours, offer.usd_per_gpu_hour_spot) if offer.usd_per_gpu_hour_spot else None
+    hours = time_s.scaled(gpus / 3600)
+    cost = hours.scaled(offer.usd_per_gpu_hour) if offer.usd_per_gpu_hour else None
+    spot = hours.scaled(offer.usd_per_gpu_hour_spot) if offer.usd_per_gpu_hour_spot else None
 
     load = GPU_LOAD_FRACTION
     energy_method = f"{GPU_LOAD_FRACTION:.0%} of TDP (assumed)"
@@ -160,7 +159,7 @@ def compare_offer(offer: CloudOffer, spec: GpuSpec, local: LocalRun, *, gpus: in
         notes.append(f"{spec.name} has no TDP in the spec table: energy unknown")
     else:
         kw = spec.tdp_w * load * (1 + HOST_SHARE) * pue / 1000
-        energy = scale_interval(hours, kw)
+        energy = hours.scaled(kw)
         energy_method += f" x (1 + {HOST_SHARE} host) x PUE {pue:g}"
 
     zones = [offer.zone] if offer.zone else [s.zone for s in sites if s.provider == offer.provider]
@@ -168,7 +167,7 @@ def compare_offer(offer: CloudOffer, spec: GpuSpec, local: LocalRun, *, gpus: in
     co2_by_site: tuple[tuple[str, float], ...] = ()
     if known and energy.point == energy.point:
         worst_zone, worst = max(known, key=lambda item: item[1].g_co2_per_kwh)
-        co2 = scale_interval(energy, worst.g_co2_per_kwh / 1000)
+        co2 = energy.scaled(worst.g_co2_per_kwh / 1000)
         if len(known) > 1:
             co2_by_site = tuple((z, energy.point * row.g_co2_per_kwh / 1000) for z, row in known)
             co2_method = (f"location-based, region not fixed: the highest of {len(known)} sites' grids "
@@ -177,7 +176,7 @@ def compare_offer(offer: CloudOffer, spec: GpuSpec, local: LocalRun, *, gpus: in
             co2_method = f"location-based: {worst_zone} grid, {worst.g_co2_per_kwh:g} g/kWh ({worst.year})"
     elif "WORLD" in carbon and energy.point == energy.point:
         world = carbon["WORLD"]
-        co2 = scale_interval(energy, world.g_co2_per_kwh / 1000)
+        co2 = energy.scaled(world.g_co2_per_kwh / 1000)
         co2_method = f"location unknown: world average grid, {world.g_co2_per_kwh:g} g/kWh ({world.year})"
     else:
         co2, co2_method = None, "no carbon intensity known"

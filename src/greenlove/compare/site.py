@@ -351,10 +351,3 @@ def _urllib_fetch(url: str, headers: Mapping[str, str]) -> bytes:
     request = urllib.request.Request(url, headers=dict(headers))
     with urllib.request.urlopen(request, timeout=ELECTRICITY_MAPS_TIMEOUT_S) as response:
         return response.read()
-
-
-def check_site(site: object) -> Site | None:
-    """``site``: None (guess offline) or a :class:`Site`."""
-    if site is None or isinstance(site, Site):
-        return site
-    raise TypeError(f"site must be greenlove.Site(...) or None, got {site!r}")

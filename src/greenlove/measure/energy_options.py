@@ -5,9 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from ..run.options import check_switch
 from .devices.base import Meter
 from .power_sampler import DEFAULT_INTERVAL_S
 
@@ -45,8 +43,3 @@ class EnergyOptions:
                     raise TypeError(f"energy.meters holds {meter!r}, which is not a Meter "
                                     "(name, kind, method, note, read(), close())")
             object.__setattr__(self, "meters", tuple(self.meters))
-
-
-def check_energy(energy: Any) -> EnergyOptions | None:
-    """``energy``: None or True (measure with defaults), False (do not), or EnergyOptions."""
-    return check_switch(energy, EnergyOptions, "energy")

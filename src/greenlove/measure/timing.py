@@ -143,3 +143,17 @@ def elapsed_s(start: float, end: float) -> float:
 
 def default_clock() -> Clock:
     return time.perf_counter
+
+
+@dataclass(frozen=True)
+class Instruments:
+    """What the benchmark reads time from and waits with: the real ones unless a test injects
+    fakes (a clock that only moves when told, no device sync, sleeping that advances the clock).
+
+    ``clock``: monotonic seconds; ``synchronize``: waits for queued device work at a timing
+    edge; ``sleep``: waits that many seconds (the idle baseline).
+    """
+
+    clock: Clock = time.perf_counter
+    synchronize: Callable[[], None] = synchronize_devices
+    sleep: Callable[[float], None] = time.sleep

@@ -17,8 +17,10 @@ import numpy as np
 
 from ..measure.power_sampler import DeviceTrace
 from ..measure.timing import EpochRecord
+from .interval import Interval
+from .roles import ROLE_LOADER_START, ROLE_STEADY, ROLE_WARMUP
 from .stats import fit_line, z_quantile
-from .time import ROLE_LOADER_START, ROLE_STEADY, ROLE_WARMUP, Interval, TimePrediction, run_interval
+from .time import TimePrediction, run_interval
 
 J_PER_KWH = 3.6e6
 

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..measure.timing import EpochRecord
+from .assumptions import DRIFT_PER_NOISE, DRIFT_REL_CPU, WARMUP_UNCERTAINTY_REL
+from .interval import Interval
+from .roles import ROLE_LOADER_START, ROLE_STEADY, ROLE_WARMUP, classify_roles, mark_outliers
 from .stats import (
     LineFit,
     SplitFit,
@@ -33,83 +36,20 @@ from .stats import (
     z_quantile,
 )
 
-DRIFT_REL_CPU = 0.12
-"""Standard deviation of the machine's slow speed drift when training runs on the CPU,
-relative (assumption): how far the speed seen in a benchmark of a few seconds may sit from the
-mean speed of the minutes or hours of run after it.
-
-Measured on this project's shared 2-core VMs (2026-11-27): over 21 benchmark-then-run pairs
-(the seven workloads of ``greenlove validate``, three sessions), the prediction missed the run
-by 12.2% root-mean-square (6.5% in the quietest hour, 16.3% in the busiest); the fit's own part
-(about 3%) taken out leaves 12%. The epochs of the full runs varied by 5-16% (sd) in waves
-lasting many epochs, and two full runs of one training differed by up to 19-24%. A laptop
-that boosts its clock at first and throttles under sustained load can drift the same way. Drift is
-correlated across epochs: more epochs do not average it. ``greenlove validate --repeat 2``
-prints how far two runs differ on your machine.
-"""
-
-DRIFT_REL_ACCELERATOR = 0.04
-"""The same for training on a GPU (or another accelerator): a whole device is not shared with
-noisy neighbours, but clocks settle under sustained power and thermal load. An assumption, not
-yet measured (no GPU was lent to this project's accuracy benchmark)."""
-
-
-def drift_rel_for(device_kind: str) -> float:
-    """The drift assumption for training on ``device_kind`` ("cpu" or "accelerator")."""
-    return DRIFT_REL_CPU if device_kind == "cpu" else DRIFT_REL_ACCELERATOR
-
-
-DRIFT_PER_NOISE = 0.5
-"""On a machine whose epochs vary by sigma from one to the next, the run as a whole is taken to
-drift by at least sigma/2 (the same contention drives both; assumption)."""
-
-WARMUP_UNCERTAINTY_REL = 0.5
-"""A one-off warm-up is seen once; its repetition in the real run is taken as +-50% (1 sd)."""
-
-MAX_AUTO_WARMUP = 4
-"""In automatic mode at most this many leading epochs are classified as warm-up."""
-
-ELEVATED_MIN_REL = 0.03
-"""An epoch counts as warm-up only when this much (and 3 noise sd) above the steady line."""
-
 TREND_MIN_REL = 0.03
 """A trend is reported when steady epochs changed by at least this much over the benchmark."""
+
 
 TREND_MAX_REL = 0.5
 """Cap on how far a detected trend may widen the interval (relative to the point)."""
 
+
 MAX_AUTOCORRELATION = 0.8
 """Cap on the lag-1 autocorrelation used to inflate the variance (at most 9x)."""
 
+
 SHORT_EPOCH_S = 0.01
 """Epochs shorter than this are hard to time against scheduler and timer noise."""
-
-OUTLIER_MIN_REL = 0.05
-"""A steady epoch is an outlier (swap spike, noisy neighbour) when this far off the line and
-more than OUTLIER_SD robust noise sd; at most MAX_OUTLIER_SHARE of the epochs are classified so."""
-OUTLIER_SD = 4.0
-MAX_OUTLIER_SHARE = 0.2
-
-ROLE_WARMUP, ROLE_LOADER_START, ROLE_STEADY = "warmup", "loader-start", "steady"
-ROLE_OUTLIER = "outlier"
-
-
-@dataclass(frozen=True)
-class Interval:
-    point: float
-    low: float
-    high: float
-    confidence: float
-
-    def to_dict(self) -> dict[str, float]:
-        return {"point": self.point, "low": self.low, "high": self.high,
-                "confidence": self.confidence}
-
-    def scaled(self, factor: float) -> Interval:
-        """This interval times an exact factor >= 0 (a unit change, a price): same confidence."""
-        if not (math.isfinite(factor) and factor >= 0):
-            raise ValueError(f"factor must be a finite number >= 0 (got {factor!r})")
-        return Interval(self.point * factor, self.low * factor, self.high * factor, self.confidence)
 
 
 @dataclass(frozen=True)
@@ -132,76 +72,6 @@ class TimePrediction:
     trend_rel: float = 0.0                # relative widening for a detected trend (0: none)
 
 
-def classify_roles(records: Sequence[EpochRecord], warmup_epochs: int | str) -> tuple[str, ...]:
-    """Label each epoch warm-up, loader-start or steady.
-
-    ``warmup_epochs`` an int: the first that many epochs are warm-up. "auto": leading epochs are
-    warm-up while they stand clearly above the line fitted to the others. Either way, the first
-    epoch served by a new loader counts as loader start-up when it stands clearly above the line.
-    """
-    n = len(records)
-    order = sorted(range(n), key=lambda i: records[i].order)
-    if isinstance(warmup_epochs, int):
-        prefix = set(order[: min(warmup_epochs, max(n - 2, 0))])
-    else:
-        prefix = set(order[: min(MAX_AUTO_WARMUP, max(n - 3, 0))])
-    loader_first = {i for i in range(n) if records[i].loader_epoch == 0}
-    candidates = prefix | loader_first
-    reference = [i for i in range(n) if i not in candidates]
-    if len(reference) < 3 or len({records[i].sample_batches for i in reference}) < 2:
-        reference = [i for i in range(n) if i not in prefix]
-    if len(reference) < 2:
-        reference = list(range(n))
-    fit = fit_line([records[i].sample_batches for i in reference],
-                   [records[i].epoch_s for i in reference])
-    threshold = max(3 * fit.noise_rel, ELEVATED_MIN_REL)
-
-    def elevated(i: int) -> bool:
-        expected = fit.epoch_s(records[i].sample_batches)
-        return expected > 0 and records[i].epoch_s / expected - 1 > threshold
-
-    roles = [ROLE_STEADY] * n
-    if isinstance(warmup_epochs, int):
-        for i in prefix:
-            roles[i] = ROLE_WARMUP
-    else:
-        for i in order:
-            if i not in prefix:
-                break
-            if i != order[0] and i in loader_first:
-                continue  # a new loader's first epoch: judged as loader start-up below
-            if not elevated(i):
-                break
-            roles[i] = ROLE_WARMUP
-    for i in loader_first:
-        if roles[i] == ROLE_STEADY and elevated(i):
-            roles[i] = ROLE_LOADER_START
-    return tuple(roles)
-
-
-def _mark_outliers(records: Sequence[EpochRecord], roles: Sequence[str]) -> tuple[str, ...]:
-    """Classify steady epochs far off the robust line as outliers (kept, but not fitted)."""
-    steady = [i for i, role in enumerate(roles) if role == ROLE_STEADY]
-    if len(steady) < 5:
-        return tuple(roles)
-    fit = fit_line([records[i].sample_batches for i in steady], [records[i].epoch_s for i in steady])
-    resid = {}
-    for i in steady:
-        expected = fit.epoch_s(records[i].sample_batches)
-        if expected > 0:
-            resid[i] = records[i].epoch_s / expected - 1
-    values = np.array(list(resid.values()))
-    if values.size == 0:
-        return tuple(roles)
-    sigma = 1.4826 * float(np.median(np.abs(values - np.median(values))))
-    limit = max(OUTLIER_SD * sigma, OUTLIER_MIN_REL)
-    far = sorted((i for i, r in resid.items() if abs(r) > limit), key=lambda i: -abs(resid[i]))
-    marked = list(roles)
-    for i in far[: int(MAX_OUTLIER_SHARE * len(steady))]:
-        marked[i] = ROLE_OUTLIER
-    return tuple(marked)
-
-
 def predict_time(
     records: Sequence[EpochRecord],
     *,
@@ -214,7 +84,7 @@ def predict_time(
     """Predict the wall time of ``epochs`` epochs of ``full_batches`` batches each."""
     if not records:
         raise ValueError("records is empty: at least one timed epoch is needed")
-    roles = _mark_outliers(records, classify_roles(records, warmup_epochs))
+    roles = mark_outliers(records, classify_roles(records, warmup_epochs))
     steady = [r for r, role in zip(records, roles) if role == ROLE_STEADY]
     fit = fit_line([r.sample_batches for r in steady], [r.epoch_s for r in steady])
     x_full = float(full_batches)
@@ -392,29 +262,3 @@ def _short_epoch_warnings(steady: Sequence[EpochRecord]) -> list[str]:
         f"The sampled epochs took only {typical * 1e3:.1f} ms (median), too short to time "
         "reliably; give the benchmark a larger budget_s or sample_fraction for a tighter estimate."
     ]
-
-
-def proportional_prediction(
-    records: Sequence[EpochRecord], roles: Sequence[str], *, full_batches: int, epochs: int
-) -> float:
-    """The method greenlove started from, kept as a baseline for the accuracy benchmark.
-
-    Only the largest sample size is used, as the original ran every epoch at one size: its
-    non-steady epochs are the warm-up epochs, the median steady epoch is the epoch time, and
-    every epoch is scaled by N/n: total = sum(warm-up * N/n) + (E - w) * median * N/n.
-    """
-    largest = max(r.sample_batches for r in records)
-    chosen = [(r, role) for r, role in zip(records, roles) if r.sample_batches == largest]
-    scale = full_batches / largest
-    warm = [r.epoch_s * scale for r, role in chosen if role != ROLE_STEADY]
-    steady = [r.epoch_s for r, role in chosen if role == ROLE_STEADY] or [r.epoch_s for r, _ in chosen]
-    warm = warm[: max(epochs - 1, 0)]
-    return float(sum(warm) + (epochs - len(warm)) * np.median(steady) * scale)
-
-
-def sqrt_e_interval(epoch_times_s: Sequence[float], epochs: int, confidence: float) -> Interval:
-    """The original interval: E * mean +- t * sqrt(E) * sigma (ignores the mean's own error)."""
-    values = np.asarray(epoch_times_s, dtype=float)
-    mean, sigma = float(values.mean()), float(values.std(ddof=1))
-    half = t_quantile(confidence, values.size - 1) * math.sqrt(epochs) * sigma
-    return Interval(epochs * mean, epochs * mean - half, epochs * mean + half, confidence)

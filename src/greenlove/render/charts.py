@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..result.report import Report
+from ..result import ReportData
 
 WIDTH, HEIGHT = 640.0, 300.0
 LEFT, RIGHT, TOP, BOTTOM = 64.0, 16.0, 16.0, 44.0
@@ -98,7 +98,7 @@ def _seconds_unit(max_s: float) -> tuple[float, str]:
     return (1e3, "ms") if max_s < 1 else (1.0, "s")
 
 
-def epoch_chart(report: Report) -> Chart | None:
+def epoch_chart(report: ReportData) -> Chart | None:
     """Epoch time against batches per epoch (log x): every timed epoch, the fitted line from
     the smallest sample to the full size, and the predicted full epoch with its interval."""
     bench, pred, plan = report.benchmark, report.prediction, report.plan
@@ -160,7 +160,7 @@ def epoch_chart(report: Report) -> Chart | None:
                  extra={"full_x": full_x, "full_y": py(pred.epoch_s.point)})
 
 
-def power_chart(report: Report) -> Chart | None:
+def power_chart(report: ReportData) -> Chart | None:
     """Power over the benchmark per device (W), the idle baseline shaded."""
     energy = report.benchmark.energy
     if energy is None:

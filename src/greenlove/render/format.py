@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
+from typing import Any
 
 
 def duration(seconds: float) -> str:
@@ -80,3 +82,17 @@ def number(value: float) -> str:
         return f"{value:,.0f}"
     decimals = max(0, 2 - math.floor(math.log10(abs(value))))
     return f"{value:.{decimals}f}"
+
+
+def span(value: Any, fmt: Callable[[float], str], sep: str = " – ") -> str:
+    """'1.2 s – 3.4 s': an interval's low and high in ``fmt``'s unit; ``value`` an Interval, its
+    JSON form or a (low, high) pair; '—' where there is none."""
+    if not value:
+        return "—"
+    if isinstance(value, tuple):
+        low, high = value
+    elif isinstance(value, Mapping):
+        low, high = value["low"], value["high"]
+    else:
+        low, high = value.low, value.high
+    return f"{fmt(low)}{sep}{fmt(high)}"

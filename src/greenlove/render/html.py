@@ -1,7 +1,7 @@
 """The HTML dashboard: one self-contained file (inline CSS and SVG, no JavaScript, nothing loaded
-from outside), rendered with Jinja2 and autoescaping from a Report.
+from outside), rendered with Jinja2 and autoescaping from a report.
 
-Rendering never computes statistics: every figure comes from the Report (or its JSON form);
+Rendering never computes statistics: every figure comes from the report (or its JSON form);
 charts.py only turns them into coordinates.
 """
 
@@ -14,9 +14,10 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from ..result.report import Report
+from ..result import ReportData
 from .charts import bar_share, epoch_chart, power_chart
-from .format import duration, energy, mass, money, number, percent, power
+from .format import duration, energy, mass, money, number, percent, power, span
+from .offers import cloud_rows
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
 """Okabe-Ito: distinguishable with the common colour-vision deficiencies."""
@@ -34,15 +35,9 @@ def _environment() -> Environment:
     return env
 
 
-def _interval_text(value: dict[str, float] | None, fmt) -> str:
-    if not value:
-        return "—"
-    return f"{fmt(value['low'])} – {fmt(value['high'])}"
-
-
-def _offers(report: Report) -> dict[str, Any]:
+def _offers(report: ReportData) -> dict[str, Any]:
     offers = [dict(o) for o in report.clouds]
-    shown = [dict(o) for o in report.cloud_rows(CLOUD_ROWS)]
+    shown = [dict(o) for o in cloud_rows(report, CLOUD_ROWS)]
     local = report.comparison.get("local", {})
 
     def largest(key: str) -> float:
@@ -56,9 +51,9 @@ def _offers(report: Report) -> dict[str, Any]:
         rows.append({
             **o,
             "bars": {k: bar_share((o.get(k) or {}).get("point"), scale[k]) for k in scale},
-            "time_text": _interval_text(o.get("time_s"), duration),
-            "cost_text": _interval_text(o.get("cost_usd"), money),
-            "co2_text": _interval_text(o.get("co2_kg"), mass),
+            "time_text": span(o.get("time_s"), duration),
+            "cost_text": span(o.get("cost_usd"), money),
+            "co2_text": span(o.get("co2_kg"), mass),
         })
     local_bars = {k: bar_share((local.get(k) or {}).get("point"), scale[k]) for k in scale}
 
@@ -71,32 +66,32 @@ def _offers(report: Report) -> dict[str, Any]:
             "lowest_co2": top("lowest_co2"), "count": len(offers)}
 
 
-def _headline(report: Report) -> list[dict[str, str]]:
+def _headline(report: ReportData) -> list[dict[str, str]]:
     pred = report.prediction
     cards = [{"label": "Time", "point": duration(pred.time_s.point),
-              "interval": f"{duration(pred.time_s.low)} – {duration(pred.time_s.high)}",
+              "interval": span(pred.time_s, duration),
               "note": f"{report.plan.epochs} epochs"}]
     if pred.energy is not None:
         e = pred.energy.energy_kwh
         cards.append({"label": "Energy", "point": energy(e.point),
-                      "interval": f"{energy(e.low)} – {energy(e.high)}", "note": pred.energy.method})
+                      "interval": span(e, energy), "note": pred.energy.method})
     if pred.cost_usd is not None:
         c = pred.cost_usd
         price = report.assumptions.get("site_electricity_price", {})
         cards.append({"label": "Electricity cost", "point": money(c.point),
-                      "interval": f"{money(c.low)} – {money(c.high)}",
+                      "interval": span(c, money),
                       "note": f"at {price.get('value', 0):.3g} USD/kWh ({price.get('method', '?')})"})
     if pred.co2_kg is not None:
         c = pred.co2_kg
         zone = report.assumptions.get("site_zone", {})
         grid = report.assumptions.get("site_carbon_intensity", {})
         cards.append({"label": "CO2e", "point": mass(c.point),
-                      "interval": f"{mass(c.low)} – {mass(c.high)}",
+                      "interval": span(c, mass),
                       "note": f"{zone.get('value', '?')} grid, {grid.get('value', 0):.0f} g/kWh"})
     return cards
 
 
-def render_html(report: Report) -> str:
+def render_html(report: ReportData) -> str:
     """The dashboard as one HTML string."""
     bench = report.benchmark
     share = bench.wall_s / report.prediction.time_s.point if report.prediction.time_s.point else math.nan
@@ -125,7 +120,7 @@ def render_html(report: Report) -> str:
     return _environment().get_template("report.html.j2").render(**context)
 
 
-def save_html(report: Report, path: str | Path) -> Path:
+def save_html(report: ReportData, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

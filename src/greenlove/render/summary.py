@@ -1,4 +1,4 @@
-"""The terminal summary of a Report (rich tables; plain text when not on a terminal)."""
+"""The terminal summary of a ReportData (rich tables; plain text when not on a terminal)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..result.report import Report
-from .format import duration, energy, mass, money, percent, power
+from ..result import ReportData
+from .format import duration, energy, mass, money, percent, power, span
+from .offers import cloud_rows
 
 
-def _prediction_table(report: Report) -> Table:
+def _prediction_table(report: ReportData) -> Table:
     pred, plan = report.prediction, report.plan
     conf = f"{pred.time_s.confidence:.0%}"
     table = Table(title="Predicted full run", title_justify="left", show_edge=False)
@@ -22,27 +23,27 @@ def _prediction_table(report: Report) -> Table:
     table.add_column(f"{conf} interval", justify="right")
     t = pred.time_s
     table.add_row(f"wall time, {plan.epochs} epochs", duration(t.point),
-                  f"{duration(t.low)} – {duration(t.high)}")
+                  span(t, duration))
     e = pred.epoch_s
     table.add_row(f"one epoch ({plan.batches_per_epoch} batches)", duration(e.point),
-                  f"{duration(e.low)} – {duration(e.high)}")
+                  span(e, duration))
     table.add_row("one-off warm-up (added once)", duration(pred.warmup_s), "")
     if pred.energy is not None:
         en = pred.energy.energy_kwh
         table.add_row(f"energy, {plan.epochs} epochs ({pred.energy.method})", energy(en.point),
-                      f"{energy(en.low)} – {energy(en.high)}")
+                      span(en, energy))
     site = report.assumptions
     if pred.cost_usd is not None:
         price = site.get("site_electricity_price", {})
         table.add_row(f"electricity cost (at {price.get('value', 0):.3g} USD/kWh, "
                       f"{price.get('method', '?')})", money(pred.cost_usd.point),
-                      f"{money(pred.cost_usd.low)} – {money(pred.cost_usd.high)}")
+                      span(pred.cost_usd, money))
     if pred.co2_kg is not None:
         zone = site.get("site_zone", {})
         grid = site.get("site_carbon_intensity", {})
         table.add_row(f"CO2e ({zone.get('value', '?')} grid, {grid.get('value', 0):.0f} g/kWh, "
                       f"{zone.get('method', '?')})", mass(pred.co2_kg.point),
-                      f"{mass(pred.co2_kg.low)} – {mass(pred.co2_kg.high)}")
+                      span(pred.co2_kg, mass))
     return table
 
 
@@ -51,7 +52,7 @@ _SHORT = {"user-measured": "(yours)", "published-ratio": "(published)", "rooflin
           "tflops-bandwidth-baseline": "(0.7/0.3)"}
 
 
-def _cloud_table(report: Report) -> Table | None:
+def _cloud_table(report: ReportData) -> Table | None:
     offers = list(report.clouds)
     if not offers:
         return None
@@ -61,12 +62,12 @@ def _cloud_table(report: Report) -> Table | None:
                   show_edge=False)
     for column in ("offer", "speed-up", "time (95%)", "cost", "spot", "CO2e grid", "claimed"):
         table.add_column(column, justify="left" if column == "offer" else "right")
-    shown = report.cloud_rows(CLOUD_ROWS)
+    shown = cloud_rows(report, CLOUD_ROWS)
     for o in shown:
         t, c, spot, co2 = o["time_s"], o["cost_usd"], o["cost_spot_usd"], o["co2_kg"]
         table.add_row(
             f"{o['provider']}: {o['gpu']}", f"{o['speedup']:.3g}x {_SHORT.get(o['speedup_method'], '')}",
-            f"{duration(t['point'])} ({duration(t['low'])}–{duration(t['high'])})",
+            f"{duration(t['point'])} ({span(t, duration, '–')})",
             money(c["point"]) if c else "no price", money(spot["point"]) if spot else "—",
             mass(co2["point"]) if co2 else "—",
             "—" if o["co2_claimed_kg"] is None else mass(o["co2_claimed_kg"]),
@@ -77,7 +78,7 @@ def _cloud_table(report: Report) -> Table | None:
     return table
 
 
-def _energy_table(report: Report) -> Table | None:
+def _energy_table(report: ReportData) -> Table | None:
     measured = report.benchmark.energy
     if measured is None:
         return None
@@ -97,7 +98,7 @@ def _energy_table(report: Report) -> Table | None:
     return table
 
 
-def _energy_facts(report: Report) -> list[str]:
+def _energy_facts(report: ReportData) -> list[str]:
     pred = report.prediction.energy
     if pred is None:
         return []
@@ -111,7 +112,7 @@ def _energy_facts(report: Report) -> list[str]:
     return lines
 
 
-def _measured_table(report: Report) -> Table:
+def _measured_table(report: ReportData) -> Table:
     bench = report.benchmark
     table = Table(title="What was measured", title_justify="left", show_edge=False)
     table.add_column("sample (batches)", justify="right")
@@ -131,7 +132,7 @@ def _measured_table(report: Report) -> Table:
     return table
 
 
-def _facts(report: Report) -> Text:
+def _facts(report: ReportData) -> Text:
     bench, plan, fit = report.benchmark, report.plan, report.prediction.fit
     share = bench.wall_s / report.prediction.time_s.point if report.prediction.time_s.point else 0
     size = f"{plan.dataset_size} items, " if plan.dataset_size is not None else ""
@@ -153,7 +154,7 @@ def _facts(report: Report) -> Text:
     return Text("\n".join(lines))
 
 
-def renderable(report: Report) -> Panel:
+def renderable(report: ReportData) -> Panel:
     parts: list = [_prediction_table(report), Text(""), _measured_table(report), Text("")]
     energy_table = _energy_table(report)
     if energy_table is not None:
@@ -170,7 +171,7 @@ def renderable(report: Report) -> Panel:
     return Panel(Group(*parts), title=title, title_align="left")
 
 
-def render_text(report: Report, *, width: int = 120) -> str:
+def render_text(report: ReportData, *, width: int = 120) -> str:
     """The summary as plain text (no colour codes), for print(report) and logs."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, color_system=None, force_terminal=False,

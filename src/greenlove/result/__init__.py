@@ -1,7 +1,8 @@
-"""Results: the frozen Report, its JSON form and its terminal summary."""
+"""The result stage: frozen data classes of what was planned, measured and predicted (no I/O),
+and the versioned JSON schema, their only writer and reader."""
 
-from .report import FitSummary, Measurements, Prediction, Report, RunPlan
-from .schema import SCHEMA_VERSION, load_report
+from .report import FitSummary, Measurements, Prediction, ReportData, RunPlan
+from .schema import SCHEMA_VERSION, load_report, report_from_dict, report_to_dict, save_report
 
-__all__ = ["SCHEMA_VERSION", "FitSummary", "Measurements", "Prediction", "Report", "RunPlan",
-           "load_report"]
+__all__ = ["SCHEMA_VERSION", "FitSummary", "Measurements", "Prediction", "ReportData", "RunPlan",
+           "load_report", "report_from_dict", "report_to_dict", "save_report"]

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..measure.timing import EpochRecord
+from ..model import Interval
 from ..model.energy import EnergyMeasurement, EnergyPrediction
-from ..model.time import Interval
 
 
 @dataclass(frozen=True)
@@ -82,8 +80,10 @@ class Prediction:
 
 
 @dataclass(frozen=True)
-class Report:
-    """What greenlove learnt: ``print(report)`` summarises, ``report.save(path)`` writes JSON."""
+class ReportData:
+    """What greenlove learnt, as data (no I/O, no rendering): what was planned, measured and
+    predicted, the cloud comparison, assumptions and warnings. Users hold it as a
+    :class:`greenlove.Report`, which adds the JSON, HTML and terminal forms."""
 
     plan: RunPlan
     benchmark: Measurements
@@ -96,36 +96,3 @@ class Report:
     extra: Mapping[str, Any] = field(default_factory=dict)
     clouds: tuple[Mapping[str, Any], ...] = ()       # one entry per cloud offer (JSON form)
     comparison: Mapping[str, Any] = field(default_factory=dict)  # local device, workload, rankings
-
-    def cloud_rows(self, limit: int) -> list[Mapping[str, Any]]:
-        """The offers to show: every Crusoe offer (table order), then the cheapest others, up to
-        ``limit`` rows in all; the rest stay in the JSON."""
-        crusoe = [o for o in self.clouds if o["provider"].startswith("Crusoe")]
-        others = sorted((o for o in self.clouds if not o["provider"].startswith("Crusoe")),
-                        key=lambda o: (o.get("cost_usd") or {}).get("point", math.inf))
-        return crusoe + others[:max(limit - len(crusoe), 0)]
-
-    def to_dict(self) -> dict[str, Any]:
-        from .schema import report_to_dict
-
-        return report_to_dict(self)
-
-    def save(self, path: str | Path) -> Path:
-        """Write the report as JSON (schema_version 1) and return the path written."""
-        from .schema import save_report
-
-        return save_report(self, path)
-
-    def save_html(self, path: str | Path) -> Path:
-        """Write the self-contained HTML dashboard (no scripts, nothing loaded from elsewhere)."""
-        from ..render.html import save_html
-
-        return save_html(self, path)
-
-    def summary(self, *, width: int = 120) -> str:
-        from ..render.summary import render_text
-
-        return render_text(self, width=width)
-
-    def __str__(self) -> str:
-        return self.summary()

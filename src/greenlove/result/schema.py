@@ -1,4 +1,4 @@
-"""The versioned JSON form of a Report.
+"""The versioned JSON form of a report: its only writer and reader.
 
 Schema history (add fields freely; never rename or remove one):
 
@@ -19,18 +19,20 @@ import json
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import SchemaError
 from ..measure.timing import EpochRecord
+from ..model import Interval
 from ..model.energy import (
     DeviceEnergy,
     DevicePrediction,
     EnergyMeasurement,
     EnergyPrediction,
 )
-from ..model.time import Interval
-from .report import FitSummary, Measurements, Prediction, Report, RunPlan
+from .report import FitSummary, Measurements, Prediction, ReportData, RunPlan
+
+R = TypeVar("R", bound=ReportData)
 
 SCHEMA_VERSION = 1
 
@@ -107,7 +109,7 @@ def _energy_prediction(energy: EnergyPrediction | None) -> dict[str, Any] | None
     }
 
 
-def report_to_dict(report: Report) -> dict[str, Any]:
+def report_to_dict(report: ReportData) -> dict[str, Any]:
     plan, bench, pred = report.plan, report.benchmark, report.prediction
     fit = pred.fit
     return {
@@ -173,7 +175,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
     }
 
 
-def save_report(report: Report, path: str | Path) -> Path:
+def save_report(report: ReportData, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(report_to_dict(report), indent=2, allow_nan=False)
@@ -181,11 +183,6 @@ def save_report(report: Report, path: str | Path) -> Path:
     tmp.write_text(text + "\n", encoding="utf-8")
     tmp.replace(path)  # never leave a half-written file where the user expects a result
     return path
-
-
-def _interval(data: dict[str, Any]) -> Interval:
-    return Interval(float(data["point"]), float(data["low"]), float(data["high"]),
-                    float(data["confidence"]))
 
 
 def _records(runs: list[dict[str, Any]]) -> tuple[tuple[EpochRecord, ...], tuple[str, ...]]:
@@ -239,7 +236,7 @@ def _read_energy_prediction(pred: dict[str, Any]) -> EnergyPrediction | None:
     if not data or not pred.get("energy_kwh"):
         return None
     return EnergyPrediction(
-        energy_kwh=_interval(pred["energy_kwh"]), epoch_kwh=_interval(data["epoch_kwh"]),
+        energy_kwh=Interval.from_dict(pred["energy_kwh"]), epoch_kwh=Interval.from_dict(data["epoch_kwh"]),
         warmup_kwh=float(data["warmup_kwh"]), method=str(data["method"]),
         fixed_j=float(data["fixed_j"]), per_batch_j=float(data["per_batch_j"]),
         mean_power_w=float(data["mean_power_w"]), idle_power_w=data.get("idle_power_w"),
@@ -254,8 +251,8 @@ def _read_energy_prediction(pred: dict[str, Any]) -> EnergyPrediction | None:
     )
 
 
-def report_from_dict(data: dict[str, Any]) -> Report:
-    """Rebuild a Report from its JSON form (upgrading older schema versions first)."""
+def report_from_dict(data: dict[str, Any], cls: type[R] = ReportData) -> R:  # type: ignore[assignment]
+    """Rebuild a report (a ``cls``) from its JSON form (upgrading older schema versions first)."""
     version = data.get("schema_version")
     if not isinstance(version, int):
         raise SchemaError("not a greenlove result: schema_version is missing or not an integer")
@@ -273,7 +270,7 @@ def report_from_dict(data: dict[str, Any]) -> Report:
         plan, bench, pred = data["plan"], data["benchmark"], data["prediction"]
         fit = bench["fit"]
         records, roles = _records(bench["runs"])
-        return Report(
+        return cls(
             plan=RunPlan(**plan),
             benchmark=Measurements(
                 wall_s=float(bench["wall_s"]), budget_s=float(bench["budget_s"]),
@@ -285,8 +282,8 @@ def report_from_dict(data: dict[str, Any]) -> Report:
                 extras_s={str(k): float(v) for k, v in bench.get("extras_s", {}).items()},
             ),
             prediction=Prediction(
-                time_s=_interval(pred["time_s"]),
-                epoch_s=_interval(pred["epoch_s"]),
+                time_s=Interval.from_dict(pred["time_s"]),
+                epoch_s=Interval.from_dict(pred["epoch_s"]),
                 warmup_s=float(pred["warmup_s"]),
                 fit=FitSummary(
                     method=str(fit.get("method", "epoch-line")),
@@ -302,8 +299,8 @@ def report_from_dict(data: dict[str, Any]) -> Report:
                     autocorrelation_inflation=float(fit.get("autocorrelation_inflation", 1.0)),
                 ),
                 energy=_read_energy_prediction(pred),
-                cost_usd=_interval(pred["cost_usd"]) if pred.get("cost_usd") else None,
-                co2_kg=_interval(pred["co2_kg"]) if pred.get("co2_kg") else None,
+                cost_usd=Interval.from_dict(pred["cost_usd"]) if pred.get("cost_usd") else None,
+                co2_kg=Interval.from_dict(pred["co2_kg"]) if pred.get("co2_kg") else None,
             ),
             clouds=tuple(data.get("clouds", ())),
             comparison=data.get("comparison", {}),
@@ -319,8 +316,8 @@ def report_from_dict(data: dict[str, Any]) -> Report:
             from error
 
 
-def load_report(path: str | Path) -> Report:
-    """Read a report written by ``Report.save``."""
+def load_report(path: str | Path, cls: type[R] = ReportData) -> R:  # type: ignore[assignment]
+    """Read a report written by ``save_report`` (a ``cls``)."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -328,4 +325,4 @@ def load_report(path: str | Path) -> Report:
         raise SchemaError(f"{path} is not valid JSON: {error}") from error
     if not isinstance(data, dict):
         raise SchemaError(f"{path} does not hold a greenlove result object")
-    return report_from_dict(data)
+    return report_from_dict(data, cls)

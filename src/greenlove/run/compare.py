@@ -4,16 +4,16 @@ Benchmark owns one CompareRun."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from ..compare.comparison import CloudOptions, Comparison, build_comparison
-from ..compare.site import Site, resolve_site
+from ..compare import CloudOptions, Comparison, Site, build_comparison, resolve_site
 from ..data.tables import load_gpus
 from ..measure.local_device import LocalDevice, identify_local_device
 from ..measure.timing import BatchRecorder, Clock
 from ..measure.workload_profile import StepProfiler, WorkloadProfile
+from ..model import TimePrediction
 from ..model.energy import EnergyPrediction
-from ..model.time import TimePrediction
 
 
 class CompareRun:
@@ -66,8 +66,8 @@ class CompareRun:
         self.device = identify_local_device(load_gpus(self.options.gpus_table))
         self.extras_s["device measurement"] = self._clock() - t0
 
-    def comparison(self, prediction: TimePrediction, energy: EnergyPrediction | None,
-                   warnings: list[str]) -> Comparison:
+    def comparison(self, prediction: TimePrediction, energy: EnergyPrediction | None) -> Comparison:
+        """The comparison, its warnings led by this run's own notes (what could not be profiled)."""
         gpu_w = None
         if energy is not None:
             gpu_powers = [d.mean_power_w for d in energy.devices if d.kind == "gpu" and d.mean_power_w]
@@ -77,6 +77,4 @@ class CompareRun:
             site=self.site, device=self.device, profile=self.profile, gpu_power_w=gpu_w,
             options=self.options, step_s=prediction.per_batch_s or None,
         )
-        warnings += self.notes
-        warnings += comparison.warnings
-        return comparison
+        return replace(comparison, warnings=(*self.notes, *comparison.warnings))

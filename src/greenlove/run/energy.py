@@ -7,14 +7,15 @@ The Benchmark owns one EnergyRun; this keeps the power plumbing out of the timin
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ..measure.devices.base import Meter
 from ..measure.devices.discover import discover_meters
 from ..measure.energy_options import IDLE_BUDGET_SHARE, EnergyOptions
 from ..measure.power_sampler import DeviceTrace, PowerSampler
-from ..measure.timing import Clock, EpochRecord
+from ..measure.timing import EpochRecord, Instruments
+from ..model import TimePrediction
 from ..model.energy import (
     EnergyMeasurement,
     EnergyPrediction,
@@ -22,15 +23,14 @@ from ..model.energy import (
     measurement_warnings,
     predict_energy,
 )
-from ..model.time import TimePrediction
+from ..sample import Budget
 
 
 class EnergyRun:
     """``options`` None: energy is not measured and every method is a no-op."""
 
-    def __init__(self, options: EnergyOptions | None, *, clock: Clock,
-                 sleep: Callable[[float], None]) -> None:
-        self.options, self._clock, self._sleep = options, clock, sleep
+    def __init__(self, options: EnergyOptions | None, instruments: Instruments) -> None:
+        self.options, self._clock, self._sleep = options, instruments.clock, instruments.sleep
         self._sampler: PowerSampler | None = None
         self._meters: tuple[Meter, ...] = ()
         self._fallbacks: tuple[str, ...] = ()
@@ -52,13 +52,13 @@ class EnergyRun:
         self._sampler = PowerSampler(meters, interval_s=self.options.interval_s,
                                      clock=self._clock).start()
 
-    def idle_baseline(self, budget_s: float | None) -> float:
+    def idle_baseline(self, budget: Budget) -> float:
         """A short idle reading before the first epoch; returns the seconds it took."""
         if self._sampler is None or self.options is None:
             return 0.0
         idle_s = self.options.idle_s
-        if budget_s is not None:
-            idle_s = min(idle_s, IDLE_BUDGET_SHARE * budget_s)
+        if budget.value_s is not None:
+            idle_s = min(idle_s, IDLE_BUDGET_SHARE * budget.value_s)
         if idle_s <= 0:
             return 0.0
         t0 = self._clock()
@@ -76,15 +76,16 @@ class EnergyRun:
 
     def results(self, records: Sequence[EpochRecord], prediction: TimePrediction, *,
                 full_batches: int, epochs: int, confidence: float, drift_rel: float,
-                warnings: list[str]) -> tuple[EnergyMeasurement | None, EnergyPrediction | None]:
+                ) -> tuple[EnergyMeasurement | None, EnergyPrediction | None, tuple[str, ...]]:
+        """What was measured, the prediction of the full run, and the warnings about both."""
         if self.options is None:
-            return None, None
+            return None, None, ()
         measured = measure_energy(
             self._traces, records, prediction.roles, origin_s=self._origin_s,
             idle_window_s=self.idle_window_s, interval_s=self.options.interval_s,
             fallbacks=self._fallbacks,
         )
-        warnings += measurement_warnings(measured, records)
+        warnings = list(measurement_warnings(measured, records))
         predicted = predict_energy(measured, records, prediction, full_batches=full_batches,
                                    epochs=epochs, confidence=confidence, drift_rel=drift_rel)
         if predicted is None:
@@ -92,7 +93,7 @@ class EnergyRun:
                             "has no energy prediction.")
         else:
             warnings += predicted.warnings
-        return measured, predicted
+        return measured, predicted, tuple(warnings)
 
     def assumptions(self) -> dict[str, dict[str, Any]]:
         """Constants the estimating meters used (TDP, W per GB), each with its source."""

@@ -1,12 +1,106 @@
-"""Validation of the user's arguments: every check names the argument it rejects."""
+"""The benchmark's keyword options, listed once, and their checks: each names what it rejects.
+
+:class:`Options` is the argument list of both :func:`greenlove.estimate` and
+:class:`greenlove.Benchmark`; :func:`check_options` turns what the user passed into the frozen
+:class:`Settings` the harness runs with (defaults filled in, the model named once).
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from torch.utils.data import DataLoader
+
+from ..compare import CloudOptions, Site
+from ..measure import EnergyOptions, Instruments
+from ..sample import Budget
+from .progress import ProgressDisplay, make_progress
+
+if TYPE_CHECKING:
+    from typing_extensions import Required
+
+
+class Options(TypedDict, total=False):
+    """The keyword options of ``estimate`` and ``Benchmark`` (README, "Options").
+
+    ``epochs`` (required): epochs of the full run. ``restore``: the model, optimizer, scheduler...
+    (anything with state_dict()/load_state_dict()), put back afterwards with the RNG states.
+    ``budget_s``: wall seconds the benchmark may spend, everything included (None: automatic).
+    ``sample_fraction``: cap on the largest sample (default 0.5). ``warmup_epochs``: "auto" or
+    an int. ``confidence``: of the intervals (0.95). ``seed``: of the samples (0). ``progress``:
+    a rich bar on stderr (True), none (False) or a display of your own. ``steps_per_epoch``: for
+    an IterableDataset without a length. ``energy``, ``site``, ``clouds``: EnergyOptions, Site,
+    CloudOptions (``False`` turns energy or clouds off). ``instruments``: the clock, device sync
+    and sleep to use (tests inject fakes).
+    """
+
+    epochs: Required[int]
+    restore: Any
+    budget_s: float | None
+    sample_fraction: float | None
+    warmup_epochs: int | str
+    confidence: float
+    seed: int
+    progress: bool | ProgressDisplay
+    steps_per_epoch: int | None
+    energy: bool | EnergyOptions | None
+    site: Site | None
+    clouds: bool | CloudOptions | None
+    instruments: Instruments | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The options checked, with defaults filled in: what one benchmark runs with."""
+
+    epochs: int
+    restore: tuple[Any, ...]
+    model: Any                      # the first torch.nn.Module in restore, or None
+    budget: Budget
+    sample_fraction: float | None
+    warmup_epochs: int | str
+    confidence: float
+    seed: int
+    progress: ProgressDisplay
+    steps_per_epoch: int | None
+    energy: EnergyOptions | None    # None: no energy measured
+    site: Site | None
+    clouds: CloudOptions | None     # None: no cloud comparison
+    instruments: Instruments
+
+
+def check_options(options: Mapping[str, Any]) -> Settings:
+    """Check every option (TypeError/ValueError naming the argument) and fill in the defaults."""
+    unknown = sorted(set(options) - set(Options.__annotations__))
+    if unknown:
+        raise TypeError(f"unexpected keyword argument {unknown[0]!r}; the options are "
+                        f"{', '.join(Options.__annotations__)}")
+    if "epochs" not in options:
+        raise TypeError("missing required keyword argument: 'epochs'")
+    epochs = check_epochs(options["epochs"])
+    restore = check_restore(options.get("restore"))
+    instruments = options.get("instruments")
+    if instruments is not None and not isinstance(instruments, Instruments):
+        raise TypeError(f"instruments must be greenlove.measure.Instruments(...), got {instruments!r}")
+    return Settings(
+        epochs=epochs,
+        restore=restore,
+        model=first_module(restore),
+        budget=Budget.of(check_budget_s(options.get("budget_s"))),
+        sample_fraction=check_sample_fraction(options.get("sample_fraction")),
+        warmup_epochs=check_warmup_epochs(options.get("warmup_epochs", "auto")),
+        confidence=check_confidence(options.get("confidence", 0.95)),
+        seed=check_seed(options.get("seed", 0)),
+        progress=make_progress(options.get("progress", True)),
+        steps_per_epoch=check_steps_per_epoch(options.get("steps_per_epoch")),
+        energy=check_switch(options.get("energy"), EnergyOptions, "energy"),
+        site=check_site(options.get("site")),
+        clouds=check_switch(options.get("clouds"), CloudOptions, "clouds"),
+        instruments=instruments or Instruments(),
+    )
 
 
 def check_epochs(epochs: Any) -> int:
@@ -69,6 +163,13 @@ def check_steps_per_epoch(steps_per_epoch: Any) -> int | None:
     if steps_per_epoch < 1:
         raise ValueError(f"steps_per_epoch must be >= 1, got {steps_per_epoch}")
     return steps_per_epoch
+
+
+def check_site(site: Any) -> Site | None:
+    """``site``: None (guess offline) or a :class:`Site`."""
+    if site is None or isinstance(site, Site):
+        return site
+    raise TypeError(f"site must be greenlove.Site(...) or None, got {site!r}")
 
 
 def check_loader(loader: Any) -> DataLoader:

@@ -181,7 +181,6 @@ class LoaderSampler:
             sampled, items = self._index_loader(batches)
         sampled._greenlove_recorder = recorder
         sampled._greenlove_limit = limit
-        sampled._greenlove_items = items
         return sampled, items
 
     def _index_loader(self, batches: int) -> tuple[SampledLoader, int]:

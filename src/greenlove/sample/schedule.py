@@ -32,10 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..measure.timing import EpochRecord
+from .budget import BUDGET_MIN_S, Budget
 
-BUDGET_SHARE = 0.04
-BUDGET_MIN_S = 2.0
-BUDGET_MAX_S = 60.0
 DEFAULT_SAMPLE_FRACTION = 0.5
 TARGET_ROUNDS = 5
 MIN_ROUNDS = 1
@@ -50,16 +48,6 @@ PROBE_GROWTH = 4
 PROBE_RATIO = 3.0
 MIN_LARGEST_BATCHES = 16
 MIN_SAMPLE_BATCHES = 4
-
-
-def automatic_budget_s(predicted_run_s: float) -> float:
-    """The automatic budget: a small share of the predicted run, within sensible bounds."""
-    return min(max(BUDGET_SHARE * predicted_run_s, BUDGET_MIN_S), BUDGET_MAX_S)
-
-
-def describe_budget_rule() -> str:
-    return (f"{BUDGET_SHARE:.0%} of the full run predicted by a short probe, "
-            f"clamped to [{BUDGET_MIN_S:g} s, {BUDGET_MAX_S:g} s]")
 
 
 @dataclass(frozen=True)
@@ -77,13 +65,12 @@ PrecisionProbe = Callable[[Sequence[EpochRecord]], float]
 class Schedule:
     """Decides the sample size of each next epoch from what has been measured so far."""
 
-    def __init__(self, *, full_batches: int, epochs: int, budget_s: float | None,
+    def __init__(self, *, full_batches: int, epochs: int, budget: Budget,
                  sample_fraction: float | None, warmup_epochs: int | str,
                  precision: PrecisionProbe) -> None:
         self.full_batches = full_batches
         self.epochs = epochs
-        self.budget_s = budget_s
-        self.budget_is_automatic = budget_s is None
+        self.budget = budget
         fraction = DEFAULT_SAMPLE_FRACTION if sample_fraction is None else sample_fraction
         self.cap_batches = max(1, min(full_batches, math.floor(fraction * full_batches)))
         self.whole_epochs = full_batches < 3
@@ -97,6 +84,12 @@ class Schedule:
         self.over_budget = False
         self._round: list[int] = []
         self._rounds_done = 0
+
+    @property
+    def budget_s(self) -> float:
+        """The budget in seconds, once fixed (the rounds' phase and later)."""
+        assert self.budget.value_s is not None, "the automatic budget is fixed by the probe"
+        return self.budget.value_s
 
     # -- phases ----------------------------------------------------------------------------
     def next_step(self, records: Sequence[EpochRecord], elapsed_s: float) -> Step | None:
@@ -158,14 +151,14 @@ class Schedule:
         return last.span_s / (last.batches_drawn - 1)
 
     def _provisional_budget_s(self, records: Sequence[EpochRecord]) -> float:
-        if self.budget_s is not None:
-            return self.budget_s
+        if self.budget.value_s is not None:
+            return self.budget.value_s
         fixed_s, per_batch_s = self.rough_line(records)
         rate = self._delivery_rate_s(records)
         if rate is not None and self._rough_from_tiny_only(records):
             fixed_s = max(records[-1].epoch_s - rate * records[-1].batches_drawn, 0.0)
             per_batch_s = rate
-        return automatic_budget_s(self.epochs * (fixed_s + per_batch_s * self.full_batches))
+        return self.budget.for_run_s(self.epochs * (fixed_s + per_batch_s * self.full_batches)).value_s
 
     def _rough_from_tiny_only(self, records: Sequence[EpochRecord]) -> bool:
         tiny = self.tiny_batches
@@ -188,9 +181,8 @@ class Schedule:
 
     def _choose_sizes(self, records: Sequence[EpochRecord], elapsed_s: float) -> None:
         fixed_s, per_batch_s = self.rough_line(records)
-        if self.budget_s is None:
-            predicted = self.epochs * (fixed_s + per_batch_s * self.full_batches)
-            self.budget_s = automatic_budget_s(predicted)
+        if self.budget.value_s is None:
+            self.budget = self.budget.for_run_s(self.epochs * (fixed_s + per_batch_s * self.full_batches))
         remaining = max(self.budget_s - elapsed_s, 0.0)
         # TARGET_ROUNDS rounds of (k/4 + k/2 + k) batches and three fixed costs fill ~90%.
         per_round = 0.9 * remaining / TARGET_ROUNDS
@@ -214,9 +206,8 @@ class Schedule:
         return middle if self.tiny_batches < middle < largest else None
 
     def _round_step(self, records: Sequence[EpochRecord], elapsed_s: float) -> Step | None:
-        assert self.budget_s is not None
         if not self._round:
-            if self.budget_is_automatic and self._rounds_done >= 1:
+            if self.budget.automatic and self._rounds_done >= 1:
                 self._refresh_budget(records)
             tight_enough = (self._rounds_done >= MIN_ROUNDS_BEFORE_TIGHT
                             and self._precision(records) <= TIGHT_HALF_WIDTH_REL)
@@ -246,7 +237,7 @@ class Schedule:
         per_batch_s, fixed_s = np.polyfit(list(medians), list(medians.values()), 1)
         epoch_s = fixed_s + per_batch_s * self.full_batches
         if per_batch_s > 0 and epoch_s > 0:
-            self.budget_s = automatic_budget_s(self.epochs * epoch_s)
+            self.budget = self.budget.for_run_s(self.epochs * epoch_s)
 
     def _expected_epoch_s(self, records: Sequence[EpochRecord], batches: int) -> float:
         same = [r.epoch_s for r in records if r.sample_batches == batches]
@@ -256,7 +247,7 @@ class Schedule:
         return fixed_s + per_batch_s * batches
 
     def _whole_epoch_step(self, records: Sequence[EpochRecord], elapsed_s: float) -> Step | None:
-        budget = self.budget_s if self.budget_s is not None else BUDGET_MIN_S
+        budget = self.budget.value_s if self.budget.value_s is not None else BUDGET_MIN_S
         minimum = 3 + (self.warmup_epochs if isinstance(self.warmup_epochs, int) else 1)
         if len(records) < minimum:
             if records and elapsed_s + records[-1].epoch_s > budget:

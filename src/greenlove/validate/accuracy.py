@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass
 
 from ..measure.devices.discover import discover_meters
 from ..measure.power_sampler import PowerSampler
+from ..model import proportional_prediction
 from ..model.energy import J_PER_KWH
-from ..model.time import proportional_prediction
-from ..run.benchmark import estimate
+from ..run import estimate
 from .workloads import WORKLOADS, Workload, get_workload
 
 

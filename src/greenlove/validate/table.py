@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from ..render.format import percent
+from ..render.format import percent, span
 from .accuracy import AccuracyRow, AccuracySummary
 
 _HEADERS = ("workload", "epochs", "predicted (s)", "95% interval (s)", "actual (s)", "error",
@@ -18,15 +18,19 @@ def _wh(kwh: float | None) -> str:
     return "—" if kwh is None else f"{kwh * 1e3:.3g}"
 
 
+def _s(seconds: float) -> str:
+    return f"{seconds:.1f}"
+
+
 def _cells(row: AccuracyRow) -> tuple[str, ...]:
     return (
         row.workload, str(row.epochs), f"{row.predicted_s:.1f}",
-        f"{row.low_s:.1f} – {row.high_s:.1f}", f"{row.actual_s:.1f}",
+        span((row.low_s, row.high_s), _s), f"{row.actual_s:.1f}",
         f"{row.error:+.1%}", "yes" if row.covered else "NO", percent(row.share),
         f"{row.proportional_error:+.1%}", f"{row.first_epoch_error:+.1%}",
         "—" if row.floor is None else percent(row.floor),
         "—" if row.predicted_kwh is None else
-        f"{_wh(row.predicted_kwh)} ({_wh(row.low_kwh)} – {_wh(row.high_kwh)})",
+        f"{_wh(row.predicted_kwh)} ({span((row.low_kwh, row.high_kwh), _wh)})",
         _wh(row.actual_kwh),
         "—" if row.energy_error is None else f"{row.energy_error:+.1%}",
         {None: "—", True: "yes", False: "NO"}[row.energy_covered],

@@ -1,0 +1,46 @@
+"""The Report users hold: the result's data with its JSON, HTML and terminal forms attached.
+
+The data (:class:`~greenlove.result.ReportData`) knows none of its renderers; this one class,
+above both the result and render stages, joins them for the public API
+(``report.save(...)``, ``report.save_html(...)``, ``print(report)``, ``greenlove.load(...)``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .render import render_text, save_html
+from .result import ReportData, load_report, report_from_dict, report_to_dict, save_report
+
+
+class Report(ReportData):
+    """What greenlove learnt: ``print(report)`` summarises, ``report.save(path)`` writes JSON,
+    ``report.save_html(path)`` the dashboard."""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        """Rebuild a Report from its JSON form (older schema versions are upgraded first)."""
+        return report_from_dict(data, cls)
+
+    def to_dict(self) -> dict[str, Any]:
+        return report_to_dict(self)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the report as JSON (schema_version 1) and return the path written."""
+        return save_report(self, path)
+
+    def save_html(self, path: str | Path) -> Path:
+        """Write the self-contained HTML dashboard (no scripts, nothing loaded from elsewhere)."""
+        return save_html(self, path)
+
+    def summary(self, *, width: int = 120) -> str:
+        return render_text(self, width=width)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def load(path: str | Path) -> Report:
+    """Read a report written by ``Report.save`` (any schema version this greenlove knows)."""
+    return load_report(path, Report)

@@ -1,0 +1,128 @@
+"""Assembling the Report from a finished benchmark: each stage's result and warnings, in order.
+
+The stages return what they found (the time and energy predictions, the comparison, each with
+its warnings); this module alone decides the order in which the user reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from .._version import __version__
+from ..measure import EpochRecord, training_device_kind
+from ..measure.environment import describe_environment
+from ..model import TimePrediction, drift_rel_for, time_assumptions
+from ..report import Report
+from ..result import FitSummary, Measurements, Prediction, RunPlan
+from ..sample import LoaderShape, Schedule
+from .compare import CompareRun
+from .energy import EnergyRun
+from .options import Settings
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the harness ends with: its settings, the loader's shape, the schedule (and the
+    budget it owns), every timed epoch, and how the loop ended."""
+
+    settings: Settings
+    shape: LoaderShape
+    schedule: Schedule
+    records: tuple[EpochRecord, ...]
+    wall_s: float
+    interrupted: bool
+    extras_s: dict[str, float]
+
+
+def harness_warnings(outcome: Outcome, budget_s: float) -> tuple[list[str], list[str]]:
+    """The harness's own warnings: (those that lead the report, those after the prediction's)."""
+    records, schedule = outcome.records, outcome.schedule
+    first: list[str] = []
+    then: list[str] = []
+    if outcome.interrupted:
+        first.append("The benchmark loop was left early: the prediction uses only the "
+                     f"{len(records)} epochs timed before that.")
+    if schedule.whole_epochs:
+        then.append(f"The data set has only {outcome.shape.full_batches} batches per epoch, too "
+                    "few to sample: whole epochs were timed instead.")
+    if schedule.over_budget or outcome.wall_s > 1.1 * budget_s:
+        then.append(
+            f"The benchmark took {outcome.wall_s:.1f} s, more than its {budget_s:.1f} s budget: "
+            "that is the least it needs to time three sample sizes with this data."
+        )
+    drawn_less = [r for r in records if r.batches_drawn < r.sample_batches]
+    if drawn_less:
+        r = drawn_less[0]
+        then.append(
+            f"train_epoch stopped early: it drew {r.batches_drawn} of the {r.sample_batches} "
+            "batches offered. greenlove assumes an epoch goes over the whole loader; if yours "
+            "stops after a fixed number of steps, the prediction overstates the full run."
+        )
+    return first, then
+
+
+def _fit_summary(prediction: TimePrediction) -> FitSummary:
+    fit, trend, split = prediction.fit, prediction.trend, prediction.split
+    return FitSummary(
+        method=prediction.method,
+        intercept_s=prediction.fixed_s, per_batch_s=prediction.per_batch_s,
+        covariance=fit.covariance if split is None else (
+            (split.outside_var, 0.0), (0.0, split.per_batch_var)),
+        noise_rel=fit.noise_rel, dof=fit.dof,
+        line_intercept_s=fit.intercept_s, line_per_batch_s=fit.slope_s,
+        steady_epochs=fit.n, lack_of_fit_p=fit.lack_of_fit_p,
+        trend_rel_per_s=trend.slope_rel_per_s if trend else None,
+        trend_p=trend.p_value if trend else None,
+        variance_parts_s2=prediction.variance_parts_s2,
+        autocorrelation_inflation=prediction.autocorrelation_inflation,
+    )
+
+
+def assemble_report(outcome: Outcome, *, predict: Callable[..., TimePrediction],
+                    energy: EnergyRun, compare: CompareRun) -> Report:
+    """The Report: the time prediction, then energy, then the comparison built on both."""
+    settings, shape, schedule, records = (outcome.settings, outcome.shape, outcome.schedule,
+                                          list(outcome.records))
+    device_kind = training_device_kind(settings.model)
+    drift_rel = drift_rel_for(device_kind)
+    prediction = predict(records, drift_rel)
+    budget = schedule.budget
+    budget_s = budget.value_s if budget.value_s is not None else outcome.wall_s
+    leading, harness = harness_warnings(outcome, budget_s)
+    energy_measured, energy_predicted, energy_warnings = energy.results(
+        records, prediction, full_batches=shape.full_batches, epochs=settings.epochs,
+        confidence=settings.confidence, drift_rel=drift_rel)
+    comparison = compare.comparison(prediction, energy_predicted)
+    warnings = (*leading, *prediction.warnings, *harness, *energy_warnings, *comparison.warnings)
+    return Report(
+        plan=RunPlan(
+            epochs=settings.epochs, batches_per_epoch=shape.full_batches,
+            dataset_size=shape.dataset_size, batch_size=shape.batch_size,
+            loader_kind=shape.kind, num_workers=shape.num_workers,
+            persistent_workers=shape.persistent_workers, size_source=shape.size_source,
+        ),
+        benchmark=Measurements(
+            wall_s=outcome.wall_s, budget_s=budget_s, budget_automatic=budget.automatic,
+            budget_rule=budget.rule,
+            stop_reason=schedule.stop_reason or ("left early" if outcome.interrupted
+                                                 else "it finished"),
+            seed=settings.seed, warmup_epochs=settings.warmup_epochs,
+            confidence=settings.confidence, epochs=outcome.records, roles=prediction.roles,
+            energy=energy_measured, extras_s=dict(outcome.extras_s),
+        ),
+        prediction=Prediction(
+            time_s=prediction.time_s, epoch_s=prediction.epoch_s, warmup_s=prediction.warmup_s,
+            fit=_fit_summary(prediction), energy=energy_predicted,
+            cost_usd=comparison.cost_usd, co2_kg=comparison.co2_kg,
+        ),
+        assumptions={**time_assumptions(device_kind), **energy.assumptions(),
+                     **comparison.assumptions},
+        warnings=warnings,
+        environment=describe_environment(),
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        greenlove_version=__version__,
+        clouds=comparison.offers,
+        comparison=comparison.section,
+    )
