@@ -25,10 +25,8 @@ from greenlove.compare.offers import (
     HOST_SHARE,
     SCALING_EFFICIENCY,
     LocalRun,
-    ProviderSite,
     compare_clouds,
     compare_offer,
-    load_provider_sites,
     rankings,
 )
 from greenlove.compare.site import Site, SiteError, resolve_site
@@ -36,10 +34,12 @@ from greenlove.data.tables import (
     CarbonIntensity,
     CloudOffer,
     GpuSpec,
+    ProviderSite,
     Pue,
     ThroughputRatio,
     load_carbon,
     load_prices,
+    load_provider_sites,
     load_pue,
 )
 from greenlove.measure.local_device import LocalDevice

@@ -11,7 +11,15 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..data.tables import load_carbon, load_equivalences, load_gpus, load_offers, load_pue, load_throughput
+from ..data.tables import (
+    load_carbon,
+    load_equivalences,
+    load_gpus,
+    load_offers,
+    load_provider_sites,
+    load_pue,
+    load_throughput,
+)
 from ..measure.local_device import LocalDevice
 from ..measure.workload_profile import WorkloadProfile
 from ..model import Interval
@@ -26,7 +34,6 @@ from .offers import (
     CloudEstimate,
     LocalRun,
     compare_clouds,
-    load_provider_sites,
     rankings,
 )
 from .options import CloudOptions

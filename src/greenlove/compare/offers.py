@@ -9,13 +9,10 @@ claims. Every figure names its method and source; constants are module-level wit
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 
-from ..data.tables import CarbonIntensity, CloudOffer, GpuSpec, Pue, ThroughputRatio
+from ..data.tables import CarbonIntensity, CloudOffer, GpuSpec, ProviderSite, Pue, ThroughputRatio
 from ..measure.local_device import LocalDevice
 from ..measure.workload_profile import WorkloadProfile
 from ..model import Interval
@@ -33,30 +30,6 @@ SCALING_EFFICIENCY = 0.9
 SCALING_SOURCE = ("greenlove assumption: data-parallel training on n GPUs of one instance runs "
                   "1 + 0.9 x (n - 1) times as fast as on one")
 DEFAULT_PUE_PROVIDER = "industry average"
-
-
-@dataclass(frozen=True)
-class ProviderSite:
-    provider: str
-    region: str
-    location: str
-    zone: str
-    claim: str
-    claimed_g_co2_per_kwh: float | None
-    source: str
-    as_of: str
-
-
-def load_provider_sites() -> tuple[ProviderSite, ...]:
-    text = (resources.files("greenlove") / "data" / "provider_sites.csv").read_text(encoding="utf-8")
-    return tuple(
-        ProviderSite(provider=r["provider"], region=r["region"], location=r["location"], zone=r["zone"],
-                     claim=r["claim"],
-                     claimed_g_co2_per_kwh=float(r["claimed_g_co2_per_kwh"])
-                     if r["claimed_g_co2_per_kwh"] else None,
-                     source=r["source"], as_of=r["as_of"])
-        for r in csv.DictReader(io.StringIO(text))
-    )
 
 
 @dataclass(frozen=True)

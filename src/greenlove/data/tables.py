@@ -121,6 +121,21 @@ class Equivalence:
 
 
 @dataclass(frozen=True)
+class ProviderSite:
+    """A cloud provider's data-centre site: its grid zone and the provider's energy claim for it
+    (``claimed_g_co2_per_kwh``: the intensity the claim implies, None where it implies none)."""
+
+    provider: str
+    region: str
+    location: str
+    zone: str
+    claim: str
+    claimed_g_co2_per_kwh: float | None
+    source: str
+    as_of: str
+
+
+@dataclass(frozen=True)
 class _Spec:
     filename: str
     optional: frozenset[str]  # columns whose cells may be empty (-> None or "")
@@ -140,6 +155,8 @@ _SPECS: dict[type, _Spec] = {
     ElectricityPrice: _Spec("electricity_price.csv", frozenset(), ("zone",), {}),
     Pue: _Spec("pue.csv", frozenset({"pue", "year"}), ("provider",), {"pue": 1.0}),
     Equivalence: _Spec("co2_equivalences.csv", frozenset(), ("name",), {}),
+    ProviderSite: _Spec("provider_sites.csv", frozenset({"claimed_g_co2_per_kwh"}),
+                        ("provider", "region"), {"claimed_g_co2_per_kwh": 0.0}),
 }
 
 _FLOAT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
@@ -309,3 +326,8 @@ def closest_zones(zone: str, table: Iterable[Any] | Mapping[str, Any], n: int = 
     for match in difflib.get_close_matches(zone.strip().casefold(), list(by_name), n=n, cutoff=0.6):
         found.append(by_name[match])
     return list(dict.fromkeys(found))[:n]
+
+
+def load_provider_sites(path: str | os.PathLike[str] | None = None) -> tuple[ProviderSite, ...]:
+    """Cloud providers' sites, their zones and energy claims (``provider_sites.csv``)."""
+    return _load(ProviderSite, path)
