@@ -9,8 +9,15 @@ import pytest
 import greenlove
 from greenlove.measure import Instruments
 from greenlove.sample import BUDGET_MAX_S, BUDGET_MIN_S, BUDGET_SHARE, Budget, automatic_budget_s
-from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, fake_instruments, make_loader, make_model
-from tests.conftest import estimate_on_fake_clock as _estimate
+from tests.fakes.training import (
+    SimulatedEpoch,
+    fake_clouds,
+    fake_energy,
+    fake_instruments,
+    make_loader,
+    make_model,
+)
+from tests.fakes.training import estimate_on_fake_clock as _estimate
 
 
 def test_exact_line_is_recovered_and_extrapolated(clock) -> None:
@@ -231,7 +238,7 @@ def test_stopping_early_is_warned(clock) -> None:
 
 
 def test_big_fixed_cost_is_measured_within_a_tight_budget(clock) -> None:
-    from tests.conftest import PerBatchEpoch
+    from tests.fakes.training import PerBatchEpoch
 
     # 2100 batches of 2 ms and 1 s of validation per epoch, 30 epochs: a 156 s run.
     epoch = PerBatchEpoch(clock, per_batch_s=0.002, after_loop_s=1.0)
@@ -245,7 +252,7 @@ def test_big_fixed_cost_is_measured_within_a_tight_budget(clock) -> None:
 
 
 def test_when_no_round_fits_one_middle_size_completes_three_sizes(clock) -> None:
-    from tests.conftest import PerBatchEpoch
+    from tests.fakes.training import PerBatchEpoch
 
     # Every epoch pays 1 s: the tiny warm-up pair and the probe leave no room for a round of
     # three more epochs in the automatic budget, so one size between tiny and probe is timed.

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import greenlove
-from tests.conftest import make_loader, make_model
+from tests.fakes.training import make_loader, make_model
 
 
 def _train(model, optimizer):

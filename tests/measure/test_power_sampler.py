@@ -8,7 +8,7 @@ import pytest
 
 from greenlove.measure.devices.base import MeterError, MeterReading, NullMeter
 from greenlove.measure.power_sampler import PowerSampler
-from tests.conftest import ConstantPowerMeter, FakeClock
+from tests.fakes.training import ConstantPowerMeter, FakeClock
 
 
 class ScriptedMeter:

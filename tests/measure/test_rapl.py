@@ -8,8 +8,7 @@ import pytest
 
 from greenlove.measure.devices.base import KIND_CPU, KIND_RAM, Fallback, Meter, MeterError
 from greenlove.measure.devices.rapl import NO_TREE_REASON, RaplUnavailable, open_rapl_meters
-
-from .fake_powercap import FakePowercap
+from tests.fakes.powercap import FakePowercap
 
 
 @pytest.fixture

@@ -33,10 +33,10 @@ from greenlove.measure.devices.nvml import (
 from greenlove.measure.devices.ram_estimate import RamEstimateMeter
 from greenlove.measure.devices.rapl import RaplMeter, open_rapl_meters
 from greenlove.measure.power_sampler import PowerSampler
-from tests.conftest import FakeClock
-from tests.fake_nvml import FakeNvml, gpu
-from tests.fake_powercap import FakePowercap
-from tests.test_cpu_ram_amd import FakeAmdSmi
+from tests.fakes.amdsmi import FakeAmdSmi
+from tests.fakes.nvml import FakeNvml, gpu
+from tests.fakes.powercap import FakePowercap
+from tests.fakes.training import FakeClock
 
 KINDS = {KIND_GPU, KIND_CPU, KIND_RAM}
 NULL_REASON = "the test says this GPU cannot be measured"

@@ -18,10 +18,10 @@ from greenlove.measure.devices.discover import Discovery, discover_meters
 from greenlove.measure.devices.nvml import METHOD_ENERGY
 from greenlove.measure.devices.ram_estimate import RamEstimateMeter
 from greenlove.measure.devices.rapl import NO_TREE_REASON, RaplMeter
-from tests import fake_nvml
-from tests.fake_nvml import FakeNvml, gpu
-from tests.fake_powercap import FakePowercap
-from tests.test_cpu_ram_amd import FakeAmdSmi
+from tests.fakes import nvml as fake_nvml
+from tests.fakes.amdsmi import FakeAmdSmi
+from tests.fakes.nvml import FakeNvml, gpu
+from tests.fakes.powercap import FakePowercap
 
 UNKNOWN_CPU = "Intel(R) Xeon(R) Processor"   # a VM's anonymised CPU: not in the TDP table
 

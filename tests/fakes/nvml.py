@@ -1,7 +1,7 @@
 """A fake pynvml: N simulated GPUs, deterministic, no driver, no sleeping.
 
 Pass a :class:`FakeNvml` wherever greenlove takes the NVML module. Names and numeric constants
-are those of nvidia-ml-py (tests/test_nvml.py checks them against the real module). Every
+are those of nvidia-ml-py (tests/measure/test_nvml.py checks them against the real module). Every
 measurement call (energy counter, instant-power field, power usage) counts as one read of that
 GPU and advances its energy counter by ``energy_step_mj``: time is the number of reads.
 """

@@ -10,9 +10,9 @@ import pytest
 import greenlove
 from greenlove import Report
 from greenlove.result import SCHEMA_VERSION
-from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, fake_instruments, make_loader
+from tests.fakes.training import SimulatedEpoch, fake_clouds, fake_energy, fake_instruments, make_loader
 
-GOLDEN = Path(__file__).parent / "data" / "report_schema1.json"
+GOLDEN = Path(__file__).parents[1] / "golden" / "report_schema1.json"
 
 
 @pytest.fixture

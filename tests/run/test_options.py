@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import greenlove
-from tests.conftest import make_loader, make_model
+from tests.fakes.training import make_loader, make_model
 
 
 def _noop(loader) -> None:

@@ -14,9 +14,9 @@ import pytest
 import greenlove
 from greenlove.cli import main
 from greenlove.render.html import render_html
-from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, fake_instruments, make_loader
+from tests.fakes.training import SimulatedEpoch, fake_clouds, fake_energy, fake_instruments, make_loader
 
-GOLDEN = Path(__file__).parent / "data" / "report_schema1.json"
+GOLDEN = Path(__file__).parents[1] / "golden" / "report_schema1.json"
 EVIL = "<script>alert(1)</script>"
 SCREENSHOTS = Path(os.environ.get("GREENLOVE_SCREENSHOTS", "build/screenshots"))
 

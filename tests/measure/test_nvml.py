@@ -14,8 +14,8 @@ from greenlove.measure.devices.nvml import (
     METHOD_POWER_INSTANT,
     open_nvidia_meters,
 )
-from tests import fake_nvml
-from tests.fake_nvml import FakeNvml, gpu
+from tests.fakes import nvml as fake_nvml
+from tests.fakes.nvml import FakeNvml, gpu
 
 
 def open_meters(nvml: FakeNvml, visible: str | None = None) -> list[Meter]:

@@ -9,7 +9,7 @@ import pytest
 import greenlove
 from greenlove.measure.energy_options import EnergyOptions
 from greenlove.model.energy import J_PER_KWH
-from tests.conftest import (
+from tests.fakes.training import (
     ConstantPowerMeter,
     SimulatedEpoch,
     fake_clouds,

@@ -45,8 +45,15 @@ from greenlove.data.tables import (
 from greenlove.measure.local_device import LocalDevice
 from greenlove.measure.workload_profile import WorkloadProfile
 from greenlove.model import Interval
-from tests.conftest import SimulatedEpoch, fake_clouds, fake_energy, fake_instruments, make_loader, make_model
-from tests.conftest import estimate_on_fake_clock as _estimate
+from tests.fakes.training import (
+    SimulatedEpoch,
+    fake_clouds,
+    fake_energy,
+    fake_instruments,
+    make_loader,
+    make_model,
+)
+from tests.fakes.training import estimate_on_fake_clock as _estimate
 
 METHODS = {"user-measured", "published-ratio", "roofline", "tflops-bandwidth-baseline"}
 

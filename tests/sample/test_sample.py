@@ -16,7 +16,7 @@ from torch.utils.data import (
 
 from greenlove.measure.timing import BatchRecorder
 from greenlove.sample.loaders import LoaderSampler
-from tests.conftest import make_loader
+from tests.fakes.training import make_loader
 
 
 def _recorder() -> BatchRecorder:

@@ -1,0 +1,1 @@
+"""Fakes of the hardware and of training: vendor modules, sysfs trees, clocks, epochs."""
