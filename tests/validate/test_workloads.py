@@ -86,3 +86,22 @@ def test_full_scale_sizes() -> None:
         assert full["epochs"] >= 10
         assert full["n"] // full["batch"] >= 100
         assert quick["n"] == full["n"] and quick["epochs"] < full["epochs"]
+
+
+def _shapes(module: torch.nn.Module) -> list[tuple[int, ...]]:
+    return [tuple(p.shape) for p in module.parameters()]
+
+
+def test_demo_builds_the_cnn_workload_network() -> None:
+    """The demo's CNN is the cnn workload's class and conv layers, with its own head and tiling."""
+    from greenlove.demo import build_demo
+
+    with torch.random.fork_rng(devices=[]):  # the demo seeds the global RNG, as a user script does
+        demo = build_demo(copies=2, epochs=3)
+    cnn = get_workload("cnn").build(0, "tiny").restore[0]
+    assert type(demo.model) is type(cnn)
+    assert _shapes(demo.model.features) == _shapes(cnn.features)
+    assert _shapes(demo.model.head) == [(64, 512), (64,), (10, 64), (10,)]
+    assert _shapes(cnn.head) == [(10, 512), (10,)]
+    labels = demo.loader.dataset.tensors[1]
+    assert len(labels) == 2 * 1797 and torch.equal(labels[:1797], labels[1797:])
