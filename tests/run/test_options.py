@@ -67,3 +67,25 @@ def test_restore_items_need_state_dict() -> None:
 def test_a_single_restore_object_is_accepted() -> None:
     model, _ = make_model()
     greenlove.Benchmark(make_loader(), epochs=2, restore=model, progress=False)
+
+
+def test_an_unknown_or_missing_option_is_named() -> None:
+    # The options are written once (run.options.Options); a misspelt one must not pass silently.
+    with pytest.raises(TypeError, match="unexpected keyword argument 'budget'"):
+        greenlove.estimate(_noop, make_loader(), epochs=2, budget=5.0, progress=False)
+    with pytest.raises(TypeError, match="missing required keyword argument: 'epochs'"):
+        greenlove.Benchmark(make_loader(), progress=False)
+
+
+def test_estimate_and_benchmark_take_the_same_options() -> None:
+    from greenlove.run.options import Options, Settings
+
+    settings = greenlove.Benchmark(make_loader(), epochs=4, budget_s=3.0, seed=7,
+                                   progress=False, energy=False, clouds=False).settings
+    assert isinstance(settings, Settings)
+    assert (settings.epochs, settings.budget.value_s, settings.budget.automatic, settings.seed) \
+        == (4, 3.0, False, 7)
+    assert settings.energy is None and settings.clouds is None and settings.model is None
+    assert set(Options.__annotations__) == {
+        "epochs", "restore", "budget_s", "sample_fraction", "warmup_epochs", "confidence", "seed",
+        "progress", "steps_per_epoch", "energy", "site", "clouds", "instruments"}
