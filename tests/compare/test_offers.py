@@ -9,11 +9,9 @@ from dataclasses import replace
 
 import pytest
 
+from greenlove.compare.assumptions import GPU_LOAD_FRACTION, HOST_SHARE, SCALING_EFFICIENCY
 from greenlove.compare.offers import (
     DEFAULT_PUE_PROVIDER,
-    GPU_LOAD_FRACTION,
-    HOST_SHARE,
-    SCALING_EFFICIENCY,
     compare_clouds,
     rankings,
 )

@@ -12,9 +12,8 @@ import pytest
 import torch
 from torch import nn
 
+from greenlove.compare.assumptions import ACHIEVABLE_BANDWIDTH_FRACTION, ACHIEVABLE_COMPUTE_FRACTION
 from greenlove.compare.speedup import (
-    ACHIEVABLE_BANDWIDTH_FRACTION,
-    ACHIEVABLE_COMPUTE_FRACTION,
     baseline_speedup,
     published_ratio,
     roofline_speedup,

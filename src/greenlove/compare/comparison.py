@@ -23,14 +23,9 @@ from ..data.tables import (
 from ..measure.local_device import LocalDevice
 from ..measure.workload_profile import WorkloadProfile
 from ..model import Interval
+from .assumptions import cloud_assumptions
 from .costs import co2_kg, cost_usd, equivalences
 from .offers import (
-    GPU_LOAD_FRACTION,
-    GPU_LOAD_SOURCE,
-    HOST_SHARE,
-    HOST_SHARE_SOURCE,
-    SCALING_EFFICIENCY,
-    SCALING_SOURCE,
     CloudEstimate,
     LocalRun,
     compare_clouds,
@@ -38,12 +33,6 @@ from .offers import (
 )
 from .options import CloudOptions
 from .site import ResolvedSite
-from .speedup import (
-    ACHIEVABLE_BANDWIDTH_FRACTION,
-    ACHIEVABLE_COMPUTE_FRACTION,
-    BASELINE_BANDWIDTH_WEIGHT,
-    BASELINE_TFLOPS_WEIGHT,
-)
 
 
 @dataclass(frozen=True)
@@ -156,22 +145,7 @@ def build_comparison(*, time_s: Interval, energy_kwh: Interval | None, site: Res
         "precision": profile.precision, "family": profile.family,
         "family_source": profile.family_source, "bytes_detail": profile.bytes_detail,
         "ops_per_step": profile.ops_per_step}
-    assumptions.update({
-        "cloud_gpu_load_fraction": {"value": GPU_LOAD_FRACTION, "unit": "fraction of TDP",
-                                    "source": GPU_LOAD_SOURCE},
-        "cloud_host_share": {"value": HOST_SHARE, "unit": "fraction of GPU power",
-                             "source": HOST_SHARE_SOURCE},
-        "multi_gpu_scaling_efficiency": {"value": SCALING_EFFICIENCY, "unit": "per extra GPU",
-                                         "source": SCALING_SOURCE},
-        "roofline_compute_fraction": {"value": ACHIEVABLE_COMPUTE_FRACTION, "unit": "of peak TFLOPS",
-                                      "source": "greenlove speedup.py: measured max matmul / dense spec "
-                                                "(ml-engineering accelerator table), A100-H100-B200"},
-        "roofline_bandwidth_fraction": {"value": ACHIEVABLE_BANDWIDTH_FRACTION,
-                                        "unit": "of peak bandwidth", "source": "greenlove assumption"},
-        "baseline_speedup_weights": {"value": [BASELINE_TFLOPS_WEIGHT, BASELINE_BANDWIDTH_WEIGHT],
-                                     "unit": "TFLOPS ratio, bandwidth ratio",
-                                     "source": "the method greenlove started from (DESIGN.md)"},
-    })
+    assumptions.update(cloud_assumptions())
     return Comparison(local_cost, local_co2, assumptions, tuple(warnings), equivalent,
                       offers=tuple(_estimate_dict(e, local) for e in estimates), local=local_section,
                       workload=workload, rankings=rankings(estimates))

@@ -16,19 +16,9 @@ from ..data.tables import CarbonIntensity, CloudOffer, GpuSpec, ProviderSite, Pu
 from ..measure.local_device import LocalDevice
 from ..measure.workload_profile import WorkloadProfile
 from ..model import Interval
+from .assumptions import GPU_LOAD_FRACTION, HOST_SHARE, SCALING_EFFICIENCY
 from .speedup import Speedup, speedups_for
 
-GPU_LOAD_FRACTION = 0.8
-GPU_LOAD_SOURCE = ("greenlove assumption: a GPU busy training draws about 80% of its power limit "
-                   "(TDP); where the local GPU's measured mean power and TDP are known, their ratio "
-                   "is used instead")
-HOST_SHARE = 0.82
-HOST_SHARE_SOURCE = ("NVIDIA DGX H100 datasheet: 10.2 kW maximum system power for 8 x 700 W GPUs, "
-                     "so the rest of the server (CPUs, memory, network, fans) adds up to "
-                     "(10.2 - 5.6) / 5.6 = 0.82 of the GPUs' power; an upper figure (maximum power)")
-SCALING_EFFICIENCY = 0.9
-SCALING_SOURCE = ("greenlove assumption: data-parallel training on n GPUs of one instance runs "
-                  "1 + 0.9 x (n - 1) times as fast as on one")
 DEFAULT_PUE_PROVIDER = "industry average"
 
 

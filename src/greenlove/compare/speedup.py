@@ -17,6 +17,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from ..measure.local_device import LocalDevice
+from .assumptions import (
+    ACHIEVABLE_BANDWIDTH_FRACTION,
+    ACHIEVABLE_COMPUTE_FRACTION,
+    BASELINE_BANDWIDTH_WEIGHT,
+    BASELINE_TFLOPS_WEIGHT,
+)
 
 if TYPE_CHECKING:
     from ..data.tables import GpuSpec, ThroughputRatio
@@ -24,18 +30,6 @@ if TYPE_CHECKING:
 
 SpeedupMethod = Literal["user-measured", "published-ratio", "roofline", "tflops-bandwidth-baseline"]
 
-# Share of the dense spec peak a large matmul actually reaches on a GPU. Source: ml-engineering
-# MAMF (measured max achievable matmul TFLOPS, bf16, 2026-08) over the dense bf16 peaks in
-# gpus.csv: A100 SXM 271.2/312 = 0.87, A100 PCIe 0.81, H100 SXM 794.5/989 = 0.80, B200 0.78,
-# GB200 0.73 (AMD MI300X-MI355X reach 0.51-0.63; not modelled apart). Applied to every spec
-# peak, so it cancels between two GPUs that are both compute-bound; it matters against the CPU
-# stand-in, whose figures are achieved matmul rates, not peaks.
-ACHIEVABLE_COMPUTE_FRACTION = 0.80
-# Share of spec memory bandwidth a streaming copy reaches. ASSUMPTION (no source in the reference
-# data); same role as above.
-ACHIEVABLE_BANDWIDTH_FRACTION = 0.85
-BASELINE_TFLOPS_WEIGHT = 0.7
-BASELINE_BANDWIDTH_WEIGHT = 0.3
 _FAMILIES = ("conv", "transformer", "recurrent")
 
 

@@ -21,9 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from ..compare.assumptions import ACHIEVABLE_BANDWIDTH_FRACTION, ACHIEVABLE_COMPUTE_FRACTION
 from ..compare.speedup import (
-    ACHIEVABLE_BANDWIDTH_FRACTION,
-    ACHIEVABLE_COMPUTE_FRACTION,
     baseline_speedup,
     peak_tflops,
 )
