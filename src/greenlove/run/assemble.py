@@ -36,7 +36,7 @@ class Outcome:
     extras_s: dict[str, float]
 
 
-def harness_warnings(outcome: Outcome, budget_s: float) -> tuple[list[str], list[str]]:
+def _harness_warnings(outcome: Outcome, budget_s: float) -> tuple[list[str], list[str]]:
     """The harness's own warnings: (those that lead the report, those after the prediction's)."""
     records, schedule = outcome.records, outcome.schedule
     first: list[str] = []
@@ -90,7 +90,7 @@ def assemble_report(outcome: Outcome, *, predict: Callable[..., TimePrediction],
     prediction = predict(records, drift_rel)
     budget = schedule.budget
     budget_s = budget.value_s if budget.value_s is not None else outcome.wall_s
-    leading, harness = harness_warnings(outcome, budget_s)
+    leading, harness = _harness_warnings(outcome, budget_s)
     energy_measured, energy_predicted, energy_warnings = energy.results(
         records, prediction, full_batches=shape.full_batches, epochs=settings.epochs,
         confidence=settings.confidence, drift_rel=drift_rel)

@@ -49,7 +49,6 @@ class Benchmark:
     def __init__(self, loader: DataLoader, **options: Unpack[Options]) -> None:
         self._loader = check_loader(loader)
         settings = self.settings = check_options(options)
-        self.epochs = settings.epochs
         self._sampler = LoaderSampler(loader, seed=settings.seed,
                                       steps_per_epoch=settings.steps_per_epoch)
         self._schedule = Schedule(
@@ -66,6 +65,11 @@ class Benchmark:
         self._wall_s = math.nan
         self._iteration: weakref.ref | None = None
         self._report: Report | None = None
+
+    @property
+    def epochs(self) -> int:
+        """Epochs of the full run being predicted."""
+        return self.settings.epochs
 
     # -- running ---------------------------------------------------------------------------
     def __iter__(self) -> Iterator[DataLoader]:

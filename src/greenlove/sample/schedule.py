@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..measure.timing import EpochRecord
-from .budget import BUDGET_MIN_S, Budget
+from .budget import BUDGET_MIN_S, Budget, automatic_budget_s
 
 DEFAULT_SAMPLE_FRACTION = 0.5
 TARGET_ROUNDS = 5
@@ -158,7 +158,7 @@ class Schedule:
         if rate is not None and self._rough_from_tiny_only(records):
             fixed_s = max(records[-1].epoch_s - rate * records[-1].batches_drawn, 0.0)
             per_batch_s = rate
-        return self.budget.for_run_s(self.epochs * (fixed_s + per_batch_s * self.full_batches)).value_s
+        return automatic_budget_s(self.epochs * (fixed_s + per_batch_s * self.full_batches))
 
     def _rough_from_tiny_only(self, records: Sequence[EpochRecord]) -> bool:
         tiny = self.tiny_batches
