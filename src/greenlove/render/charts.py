@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..result import ReportData
+from .format import duration, percent, span
 
 WIDTH, HEIGHT = 640.0, 300.0
 LEFT, RIGHT, TOP, BOTTOM = 64.0, 16.0, 16.0, 44.0
@@ -55,6 +56,23 @@ class Series:
 
 
 @dataclass(frozen=True)
+class Area:
+    name: str
+    points: str         # "x,y x,y ..." for a closed polygon
+    colour: int
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A horizontal reference line across the plot."""
+
+    y: float
+    label: str
+    colour: int
+    dashed: bool = False
+
+
+@dataclass(frozen=True)
 class Chart:
     axes: Axes
     points: tuple[Point, ...] = ()
@@ -63,6 +81,8 @@ class Chart:
     error_bars: tuple[tuple[float, float, float, str], ...] = ()  # (x, y_low, y_high, label)
     description: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    areas: tuple[Area, ...] = ()
+    rules: tuple[Rule, ...] = ()
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -197,6 +217,103 @@ def power_chart(report: ReportData) -> Chart | None:
         mean = "" if d.mean_power_w is None else f"mean {d.mean_power_w:.3g} W while training"
         parts.append(f"{d.name} ({d.method}): {mean}{idle}")
     return Chart(axes=axes, series=series, bands=bands, description="; ".join(parts) + ".")
+
+
+def _run_time_unit(max_s: float) -> tuple[float, str]:
+    """The unit a whole run's time reads best in: (factor from seconds, unit)."""
+    if max_s < 1:
+        return 1e3, "ms"
+    if max_s < 180:
+        return 1.0, "s"
+    if max_s < 3 * 3600:
+        return 1 / 60, "min"
+    return 1 / 3600, "h"
+
+
+CLIP_FACTOR = 3.0
+"""Forecasts above this multiple of the run's own scale are drawn at the top edge (early
+forecasts can be far off; the tooltip keeps the true value)."""
+
+
+def convergence_chart(report: ReportData) -> Chart | None:
+    """The live forecast of the whole run's time against the share of the run done: the point as
+    a line, its interval as a band, the actual time and the pre-flight prediction as references.
+    None with fewer than two forecasts."""
+    forecasts = [f for f in report.forecasts
+                 if math.isfinite(f.done) and math.isfinite(f.time_s.point)]
+    if len(forecasts) < 2:
+        return None
+    actual, pred = report.actual, report.prediction
+    actual_s = actual.time_s if actual is not None and actual.completed else None
+    references = [v for v in (actual_s, pred.time_s.point if pred else None,
+                              forecasts[-1].time_s.point) if v is not None and math.isfinite(v)]
+    scale = max(references)
+    values = [v for f in forecasts for v in (f.time_s.high, f.time_s.point)]
+    values += [v for v in (actual_s, pred.time_s.high if pred else None) if v is not None]
+    values = [v for v in values if math.isfinite(v)]
+    top = max(values)
+    clipped = scale > 0 and top > CLIP_FACTOR * scale
+    y_high = (CLIP_FACTOR * scale if clipped else top) * 1.08 or 1.0
+    factor, unit = _run_time_unit(y_high)
+
+    def px(done: float) -> float:
+        return _scale(min(max(done, 0.0), 1.0), 0.0, 1.0, LEFT, WIDTH - RIGHT)
+
+    def py(seconds: float) -> float:
+        if not math.isfinite(seconds):
+            seconds = y_high if seconds > 0 else 0.0
+        return _scale(min(max(seconds, 0.0), y_high), 0.0, y_high, HEIGHT - BOTTOM, TOP)
+
+    def xy(done: float, seconds: float) -> str:
+        return f"{px(done):.1f},{py(seconds):.1f}"
+
+    points = tuple(
+        Point(px(f.done), py(f.time_s.point),
+              f"{percent(f.done)} done, {duration(f.at_s)} in: the whole run "
+              f"{duration(f.time_s.point)} ({span(f.time_s, duration)})", "forecast")
+        for f in forecasts
+    )
+    conf = f"{forecasts[-1].time_s.confidence:.0%}"
+    band = " ".join([xy(f.done, f.time_s.high) for f in forecasts]
+                    + [xy(f.done, f.time_s.low) for f in reversed(forecasts)])
+    areas = (Area(f"{conf} interval of the live forecast", band, 0),)
+    series = (Series("live forecast of the whole run",
+                     " ".join(xy(f.done, f.time_s.point) for f in forecasts), 0),)
+    rules, error_bars, extra = [], (), {}
+    if actual_s is not None:
+        rules.append(Rule(py(actual_s), f"actual: {duration(actual_s)}", 3))
+    if pred is not None:
+        rules.append(Rule(py(pred.time_s.point), f"pre-flight: {duration(pred.time_s.point)}", 1,
+                          dashed=True))
+        label = (f"pre-flight prediction: {duration(pred.time_s.point)} "
+                 f"({span(pred.time_s, duration)})")
+        error_bars = ((px(0.0) + 6, py(pred.time_s.low), py(pred.time_s.high), label),)
+        extra = {"preflight_x": px(0.0) + 6, "preflight_y": py(pred.time_s.point)}
+    axes = Axes(
+        x_ticks=tuple(Tick(px(t / 100), _fmt(t)) for t in (0, 25, 50, 75, 100)),
+        y_ticks=tuple(Tick(py(t / factor), _fmt(t)) for t in nice_ticks(0.0, y_high * factor, 6)
+                      if t <= y_high * factor),
+        x_label="share of the planned steps done (%)",
+        y_label=f"forecast whole-run time ({unit})",
+    )
+    first, last = forecasts[0], forecasts[-1]
+    description = (
+        f"{len(forecasts)} live forecasts from {percent(first.done, 0)} to {percent(last.done, 0)} "
+        f"done: the first put the whole run at {duration(first.time_s.point)} "
+        f"({span(first.time_s, duration)}), the last at {duration(last.time_s.point)} "
+        f"({span(last.time_s, duration)}).")
+    if actual_s is not None:
+        description += f" The run took {duration(actual_s)}."
+    elif actual is not None:
+        description += (f" The run stopped after {duration(actual.time_s)}, before the end "
+                        f"({actual.stop_reason or 'stopped early'}).")
+    if pred is not None:
+        description += (f" The pre-flight prediction was {duration(pred.time_s.point)} "
+                        f"({span(pred.time_s, duration)}).")
+    if clipped:
+        description += (f" Forecasts above {duration(y_high / 1.08)} are drawn at the top edge.")
+    return Chart(axes=axes, points=points, series=series, error_bars=error_bars,
+                 description=description, extra=extra, areas=areas, rules=tuple(rules))
 
 
 def bar_share(value: float | None, largest: float) -> float:

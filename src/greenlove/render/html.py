@@ -15,9 +15,10 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..result import ReportData
-from .charts import bar_share, epoch_chart, power_chart
+from .charts import bar_share, convergence_chart, epoch_chart, power_chart
 from .format import duration, energy, mass, money, number, percent, power, span
 from .offers import cloud_rows
+from .tracked import check_sentences, comparisons, forecast_sentences, progress_rows
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
 """Okabe-Ito: distinguishable with the common colour-vision deficiencies."""
@@ -68,6 +69,8 @@ def _offers(report: ReportData) -> dict[str, Any]:
 
 def _headline(report: ReportData) -> list[dict[str, str]]:
     pred = report.prediction
+    if pred is None:
+        return []
     cards = [{"label": "Time", "point": duration(pred.time_s.point),
               "interval": span(pred.time_s, duration),
               "note": f"{report.plan.epochs} epochs"}]
@@ -91,24 +94,60 @@ def _headline(report: ReportData) -> list[dict[str, str]]:
     return cards
 
 
+def _tracked(report: ReportData) -> dict[str, Any] | None:
+    """The real run's facts for the "Predicted vs actual" section (None: not a tracked run)."""
+    if report.actual is None:
+        return None
+    check = report.check
+    return {
+        "comparisons": comparisons(report),
+        "progress": progress_rows(report.actual),
+        "checks": check_sentences(report),
+        "covered": None if check is None else check.covered,
+        "forecasts": forecast_sentences(report),
+        "forecast_count": len(report.forecasts),
+        "chart": convergence_chart(report),
+    }
+
+
+def _titles(report: ReportData) -> tuple[str, str]:
+    """The page's <title> and its heading."""
+    pred, actual, epochs = report.prediction, report.actual, report.plan.epochs
+    if actual is None:
+        return (f"greenlove: {duration(pred.time_s.point)} predicted for {epochs} epochs",
+                "What this training run will cost")
+    took = duration(actual.time_s)
+    title = f"greenlove: {epochs} epochs took {took}" if actual.completed else \
+        f"greenlove: stopped after {took} ({actual.epochs_done} of {epochs} epochs)"
+    if pred is not None:
+        title += f", {duration(pred.time_s.point)} predicted"
+    return title, "What this training run cost"
+
+
 def render_html(report: ReportData) -> str:
     """The dashboard as one HTML string."""
-    bench = report.benchmark
-    share = bench.wall_s / report.prediction.time_s.point if report.prediction.time_s.point else math.nan
+    bench, pred = report.benchmark, report.prediction
+    share = bench.wall_s / pred.time_s.point if bench and pred and pred.time_s.point else math.nan
     sizes: dict[int, list[tuple[int, float, str]]] = {}
-    for record, role in zip(bench.epochs, bench.roles):
+    for record, role in zip(bench.epochs if bench else (), bench.roles if bench else ()):
         sizes.setdefault(record.sample_batches, []).append((record.order + 1, record.epoch_s, role))
     try:
         created = datetime.fromisoformat(report.created_at).strftime("%Y-%m-%d %H:%M UTC")
     except ValueError:
         created = report.created_at or "unknown date"
+    preflight = bench is not None and pred is not None
+    page_title, heading = _titles(report)
     context = {
         "r": report,
         "created": created,
+        "page_title": page_title,
+        "heading": heading,
+        "preflight": preflight,
+        "tracked": _tracked(report),
         "cards": _headline(report),
         "benchmark_share": share,
-        "epoch_chart": epoch_chart(report),
-        "power_chart": power_chart(report),
+        "epoch_chart": epoch_chart(report) if preflight else None,
+        "power_chart": power_chart(report) if preflight else None,
         "palette": PALETTE,
         "sizes": sorted(sizes.items()),
         "clouds": _offers(report),

@@ -12,6 +12,7 @@ from rich.text import Text
 from ..result import ReportData
 from .format import duration, energy, mass, money, percent, power, span
 from .offers import cloud_rows
+from .tracked import check_sentences, comparisons, forecast_sentences, progress_rows
 
 
 def _prediction_table(report: ReportData) -> Table:
@@ -79,7 +80,7 @@ def _cloud_table(report: ReportData) -> Table | None:
 
 
 def _energy_table(report: ReportData) -> Table | None:
-    measured = report.benchmark.energy
+    measured = report.benchmark.energy if report.benchmark is not None else None
     if measured is None:
         return None
     table = Table(title="Power sources", title_justify="left", show_edge=False)
@@ -89,7 +90,7 @@ def _energy_table(report: ReportData) -> Table | None:
     table.add_column("idle", justify="right")
     table.add_column("predicted energy", justify="right")
     predicted = {d.name: d for d in report.prediction.energy.devices} \
-        if report.prediction.energy else {}
+        if report.prediction is not None and report.prediction.energy else {}
     for device in measured.devices:
         share = predicted.get(device.name)
         table.add_row(device.name, device.method, power(device.mean_power_w),
@@ -154,21 +155,65 @@ def _facts(report: ReportData) -> Text:
     return Text("\n".join(lines))
 
 
+def _real_run(report: ReportData) -> list:
+    """The tracked run: what it really took against what was predicted, and its forecasts."""
+    preflight = report.prediction is not None
+    table = Table(title="The real run", title_justify="left", show_edge=False)
+    table.add_column("quantity")
+    table.add_column("actual", justify="right")
+    if preflight:
+        conf = f"{report.prediction.time_s.confidence:.0%}"
+        table.add_column("predicted", justify="right")
+        table.add_column(f"{conf} interval", justify="right")
+        table.add_column("error")
+    for row in comparisons(report):
+        cells = (row.predicted, row.interval, row.verdict) if preflight else ()
+        table.add_row(row.label, row.actual, *cells)
+    progress = "; ".join(f"{label}: {value}" for label, value in progress_rows(report.actual))
+    lines = [progress[0].upper() + progress[1:] + "."]
+    lines += check_sentences(report) + forecast_sentences(report)
+    return [table, Text(""), Text("\n".join(lines))]
+
+
+def _plan_line(report: ReportData) -> Text:
+    plan = report.plan
+    size = f"{plan.dataset_size} items, " if plan.dataset_size is not None else ""
+    return Text(f"Full run: {plan.epochs} epochs of {size}{plan.batches_per_epoch} batches "
+                f"(batch size {plan.batch_size}, {plan.num_workers} loader workers).")
+
+
+def _title(report: ReportData) -> str:
+    version = f"greenlove {report.greenlove_version}"
+    predicted = f"predicted {duration(report.prediction.time_s.point)}" if report.prediction else ""
+    if report.actual is None:
+        return f"{version}: {predicted}"
+    took = f"took {duration(report.actual.time_s)}"
+    if not report.actual.completed:
+        took = f"stopped after {duration(report.actual.time_s)}"
+    return f"{version}: {took}" + (f", {predicted}" if predicted else ", no pre-flight estimate")
+
+
 def renderable(report: ReportData) -> Panel:
-    parts: list = [_prediction_table(report), Text(""), _measured_table(report), Text("")]
+    parts: list = []
+    if report.actual is not None:
+        parts += [*_real_run(report), Text("")]
+    if report.prediction is not None and report.benchmark is not None:
+        parts += [_prediction_table(report), Text(""), _measured_table(report), Text("")]
     energy_table = _energy_table(report)
     if energy_table is not None:
         parts += [energy_table, Text("")]
     cloud_table = _cloud_table(report)
     if cloud_table is not None:
         parts += [cloud_table, Text("")]
-    parts.append(_facts(report))
+    if report.prediction is not None and report.benchmark is not None:
+        parts.append(_facts(report))
+    else:
+        parts.append(_plan_line(report))
     if report.warnings:
         parts.append(Text(""))
         for warning in report.warnings:
             parts.append(Text("! " + warning, style="bold yellow"))
-    title = f"greenlove {report.greenlove_version}: predicted {duration(report.prediction.time_s.point)}"
-    return Panel(Group(*parts), title=title, title_align="left")
+    return Panel(Group(*parts), title=_title(report), title_align="left")
 
 
 def render_text(report: ReportData, *, width: int = 120) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from ..measure.timing import EpochRecord
 from ..model import Interval
 from ..model.energy import EnergyMeasurement, EnergyPrediction
+from .actual import Actual, Check, ForecastPoint
 
 
 @dataclass(frozen=True)
@@ -82,12 +83,16 @@ class Prediction:
 @dataclass(frozen=True)
 class ReportData:
     """What greenlove learnt, as data (no I/O, no rendering): what was planned, measured and
-    predicted, the cloud comparison, assumptions and warnings. Users hold it as a
-    :class:`greenlove.Report`, which adds the JSON, HTML and terminal forms."""
+    predicted, the cloud comparison, assumptions and warnings; for a tracked run also what
+    really happened (``actual``), the live forecasts and the pre-flight ``check``. Users hold
+    it as a :class:`greenlove.Report`, which adds the JSON, HTML and terminal forms.
+
+    ``benchmark`` and ``prediction`` are None only for a run tracked without a pre-flight
+    estimate (``greenlove.track(epochs=...)``)."""
 
     plan: RunPlan
-    benchmark: Measurements
-    prediction: Prediction
+    benchmark: Measurements | None
+    prediction: Prediction | None
     assumptions: Mapping[str, Mapping[str, Any]]
     warnings: tuple[str, ...]
     environment: Mapping[str, Any]
@@ -96,3 +101,11 @@ class ReportData:
     extra: Mapping[str, Any] = field(default_factory=dict)
     clouds: tuple[Mapping[str, Any], ...] = ()       # one entry per cloud offer (JSON form)
     comparison: Mapping[str, Any] = field(default_factory=dict)  # local device, workload, rankings
+    actual: Actual | None = None                     # a tracked run: what really happened
+    forecasts: tuple[ForecastPoint, ...] = ()        # a tracked run: its live forecasts
+    check: Check | None = None                       # pre-flight prediction vs the actual run
+
+    @property
+    def tracked(self) -> bool:
+        """True for the result of a tracked run (``greenlove.track``)."""
+        return self.actual is not None

@@ -8,6 +8,10 @@ Schema history (add fields freely; never rename or remove one):
   ``prediction.energy_kwh`` and ``prediction.energy``; files without them read as "energy not
   measured". Then ``prediction.cost_usd``, ``prediction.co2_kg``, ``clouds`` (one entry per
   cloud offer) and ``comparison`` (local device, workload profile, rankings, equivalences).
+  Then, for a tracked run (``greenlove.track``): ``actual`` (what the run really took),
+  ``forecasts`` (the live forecast of the whole run as it went) and ``check`` (the pre-flight
+  prediction's error and coverage); ``benchmark`` and ``prediction`` are null for a run tracked
+  without a pre-flight estimate. Files without them read as "not tracked".
 
 A file of an older schema is upgraded step by step by ``_UPGRADES`` before it is read; a file
 of a newer schema than this greenlove knows is refused with a clear error.
@@ -31,6 +35,7 @@ from ..model.energy import (
     EnergyPrediction,
 )
 from .report import FitSummary, Measurements, Prediction, ReportData, RunPlan
+from .tracking_schema import read_tracking, tracking_to_dict
 
 R = TypeVar("R", bound=ReportData)
 
@@ -109,9 +114,57 @@ def _energy_prediction(energy: EnergyPrediction | None) -> dict[str, Any] | None
     }
 
 
+def _benchmark(bench: Measurements | None, fit: FitSummary | None) -> dict[str, Any] | None:
+    if bench is None or fit is None:
+        return None
+    return {
+        "wall_s": bench.wall_s,
+        "budget_s": bench.budget_s,
+        "budget_automatic": bench.budget_automatic,
+        "budget_rule": bench.budget_rule,
+        "stop_reason": bench.stop_reason,
+        "seed": bench.seed,
+        "warmup_epochs": bench.warmup_epochs,
+        "confidence": bench.confidence,
+        "timed_epochs": len(bench.epochs),
+        "extras_s": dict(bench.extras_s),
+        "runs": _runs(bench),
+        "fit": {
+            "model": "epoch_s = intercept_s + per_batch_s * batches",
+            "method": fit.method,
+            "line_intercept_s": fit.line_intercept_s,
+            "line_per_batch_s": fit.line_per_batch_s,
+            "intercept_s": fit.intercept_s,
+            "per_batch_s": fit.per_batch_s,
+            "covariance": [list(row) for row in fit.covariance],
+            "noise_rel": fit.noise_rel,
+            "dof": fit.dof,
+            "steady_epochs": fit.steady_epochs,
+            "lack_of_fit_p": _finite_or_none(fit.lack_of_fit_p),
+            "trend_rel_per_s": _finite_or_none(fit.trend_rel_per_s),
+            "trend_p": _finite_or_none(fit.trend_p),
+            "variance_parts_s2": dict(fit.variance_parts_s2),
+            "autocorrelation_inflation": fit.autocorrelation_inflation,
+        },
+    }
+
+
+def _prediction(pred: Prediction | None) -> dict[str, Any] | None:
+    if pred is None:
+        return None
+    return {
+        "time_s": pred.time_s.to_dict(),
+        "epoch_s": pred.epoch_s.to_dict(),
+        "warmup_s": pred.warmup_s,
+        "energy_kwh": pred.energy.energy_kwh.to_dict() if pred.energy else None,
+        "energy": _energy_prediction(pred.energy),
+        "cost_usd": pred.cost_usd.to_dict() if pred.cost_usd else None,
+        "co2_kg": pred.co2_kg.to_dict() if pred.co2_kg else None,
+    }
+
+
 def report_to_dict(report: ReportData) -> dict[str, Any]:
-    plan, bench, pred = report.plan, report.benchmark, report.prediction
-    fit = pred.fit
+    plan, pred = report.plan, report.prediction
     return {
         "schema_version": SCHEMA_VERSION,
         "greenlove_version": report.greenlove_version,
@@ -126,51 +179,15 @@ def report_to_dict(report: ReportData) -> dict[str, Any]:
             "persistent_workers": plan.persistent_workers,
             "size_source": plan.size_source,
         },
-        "benchmark": {
-            "wall_s": bench.wall_s,
-            "budget_s": bench.budget_s,
-            "budget_automatic": bench.budget_automatic,
-            "budget_rule": bench.budget_rule,
-            "stop_reason": bench.stop_reason,
-            "seed": bench.seed,
-            "warmup_epochs": bench.warmup_epochs,
-            "confidence": bench.confidence,
-            "timed_epochs": len(bench.epochs),
-            "extras_s": dict(bench.extras_s),
-            "runs": _runs(bench),
-            "fit": {
-                "model": "epoch_s = intercept_s + per_batch_s * batches",
-                "method": fit.method,
-                "line_intercept_s": fit.line_intercept_s,
-                "line_per_batch_s": fit.line_per_batch_s,
-                "intercept_s": fit.intercept_s,
-                "per_batch_s": fit.per_batch_s,
-                "covariance": [list(row) for row in fit.covariance],
-                "noise_rel": fit.noise_rel,
-                "dof": fit.dof,
-                "steady_epochs": fit.steady_epochs,
-                "lack_of_fit_p": _finite_or_none(fit.lack_of_fit_p),
-                "trend_rel_per_s": _finite_or_none(fit.trend_rel_per_s),
-                "trend_p": _finite_or_none(fit.trend_p),
-                "variance_parts_s2": dict(fit.variance_parts_s2),
-                "autocorrelation_inflation": fit.autocorrelation_inflation,
-            },
-        },
-        "prediction": {
-            "time_s": pred.time_s.to_dict(),
-            "epoch_s": pred.epoch_s.to_dict(),
-            "warmup_s": pred.warmup_s,
-            "energy_kwh": pred.energy.energy_kwh.to_dict() if pred.energy else None,
-            "energy": _energy_prediction(pred.energy),
-            "cost_usd": pred.cost_usd.to_dict() if pred.cost_usd else None,
-            "co2_kg": pred.co2_kg.to_dict() if pred.co2_kg else None,
-        },
+        "benchmark": _benchmark(report.benchmark, pred.fit if pred else None),
+        "prediction": _prediction(pred),
         "clouds": [dict(c) for c in report.clouds],
         "comparison": dict(report.comparison),
-        "measurement": _measurement(bench.energy),
+        "measurement": _measurement(report.benchmark.energy if report.benchmark else None),
         "assumptions": {k: dict(v) for k, v in report.assumptions.items()},
         "warnings": list(report.warnings),
         "environment": dict(report.environment),
+        **tracking_to_dict(report.actual, report.forecasts, report.check),
         **report.extra,
     }
 
@@ -209,7 +226,7 @@ def _records(runs: list[dict[str, Any]]) -> tuple[tuple[EpochRecord, ...], tuple
 
 _KNOWN_TOP = {"schema_version", "greenlove_version", "created_at", "plan", "benchmark",
               "prediction", "assumptions", "warnings", "environment", "measurement", "clouds",
-              "comparison"}
+              "comparison", "actual", "forecasts", "check"}
 
 
 def _read_measurement(data: dict[str, Any] | None) -> EnergyMeasurement | None:
@@ -267,41 +284,15 @@ def report_from_dict(data: dict[str, Any], cls: type[R] = ReportData) -> R:  # t
         data = _UPGRADES[version](data)
         version = data["schema_version"]
     try:
-        plan, bench, pred = data["plan"], data["benchmark"], data["prediction"]
-        fit = bench["fit"]
-        records, roles = _records(bench["runs"])
+        fields = read_tracking(data)
+        bench, pred = data["benchmark"], data["prediction"]
+        if (bench is None) != (pred is None) or (bench is None and fields["actual"] is None):
+            raise ValueError("benchmark and prediction may be null only together, in the "
+                             "result of a tracked run")
         return cls(
-            plan=RunPlan(**plan),
-            benchmark=Measurements(
-                wall_s=float(bench["wall_s"]), budget_s=float(bench["budget_s"]),
-                budget_automatic=bool(bench["budget_automatic"]),
-                budget_rule=str(bench["budget_rule"]), stop_reason=str(bench["stop_reason"]),
-                seed=int(bench["seed"]), warmup_epochs=bench["warmup_epochs"],
-                confidence=float(bench["confidence"]), epochs=records, roles=roles,
-                energy=_read_measurement(data.get("measurement")),
-                extras_s={str(k): float(v) for k, v in bench.get("extras_s", {}).items()},
-            ),
-            prediction=Prediction(
-                time_s=Interval.from_dict(pred["time_s"]),
-                epoch_s=Interval.from_dict(pred["epoch_s"]),
-                warmup_s=float(pred["warmup_s"]),
-                fit=FitSummary(
-                    method=str(fit.get("method", "epoch-line")),
-                    line_intercept_s=fit.get("line_intercept_s"),
-                    line_per_batch_s=fit.get("line_per_batch_s"),
-                    intercept_s=float(fit["intercept_s"]), per_batch_s=float(fit["per_batch_s"]),
-                    covariance=tuple(tuple(float(v) for v in row) for row in fit["covariance"]),
-                    noise_rel=float(fit["noise_rel"]), dof=int(fit["dof"]),
-                    steady_epochs=int(fit["steady_epochs"]),
-                    lack_of_fit_p=fit.get("lack_of_fit_p"),
-                    trend_rel_per_s=fit.get("trend_rel_per_s"), trend_p=fit.get("trend_p"),
-                    variance_parts_s2=dict(fit.get("variance_parts_s2", {})),
-                    autocorrelation_inflation=float(fit.get("autocorrelation_inflation", 1.0)),
-                ),
-                energy=_read_energy_prediction(pred),
-                cost_usd=Interval.from_dict(pred["cost_usd"]) if pred.get("cost_usd") else None,
-                co2_kg=Interval.from_dict(pred["co2_kg"]) if pred.get("co2_kg") else None,
-            ),
+            plan=_read_plan(data["plan"]),
+            benchmark=None if bench is None else _read_benchmark(bench, data.get("measurement")),
+            prediction=None if pred is None else _read_prediction(pred, bench["fit"]),
             clouds=tuple(data.get("clouds", ())),
             comparison=data.get("comparison", {}),
             assumptions=data.get("assumptions", {}),
@@ -310,10 +301,52 @@ def report_from_dict(data: dict[str, Any], cls: type[R] = ReportData) -> R:  # t
             created_at=str(data.get("created_at", "")),
             greenlove_version=str(data.get("greenlove_version", "")),
             extra={k: v for k, v in data.items() if k not in _KNOWN_TOP},
+            **fields,
         )
-    except (KeyError, TypeError, ValueError, IndexError) as error:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
         raise SchemaError(f"malformed greenlove result (schema_version {version}): {error!r}") \
             from error
+
+
+def _read_plan(plan: dict[str, Any]) -> RunPlan:
+    return RunPlan(**plan)
+
+
+def _read_benchmark(bench: dict[str, Any], measurement: dict[str, Any] | None) -> Measurements:
+    records, roles = _records(bench["runs"])
+    return Measurements(
+        wall_s=float(bench["wall_s"]), budget_s=float(bench["budget_s"]),
+        budget_automatic=bool(bench["budget_automatic"]),
+        budget_rule=str(bench["budget_rule"]), stop_reason=str(bench["stop_reason"]),
+        seed=int(bench["seed"]), warmup_epochs=bench["warmup_epochs"],
+        confidence=float(bench["confidence"]), epochs=records, roles=roles,
+        energy=_read_measurement(measurement),
+        extras_s={str(k): float(v) for k, v in bench.get("extras_s", {}).items()},
+    )
+
+
+def _read_prediction(pred: dict[str, Any], fit: dict[str, Any]) -> Prediction:
+    return Prediction(
+        time_s=Interval.from_dict(pred["time_s"]),
+        epoch_s=Interval.from_dict(pred["epoch_s"]),
+        warmup_s=float(pred["warmup_s"]),
+        fit=FitSummary(
+            method=str(fit.get("method", "epoch-line")),
+            line_intercept_s=fit.get("line_intercept_s"),
+            line_per_batch_s=fit.get("line_per_batch_s"),
+            intercept_s=float(fit["intercept_s"]), per_batch_s=float(fit["per_batch_s"]),
+            covariance=tuple(tuple(float(v) for v in row) for row in fit["covariance"]),
+            noise_rel=float(fit["noise_rel"]), dof=int(fit["dof"]),
+            steady_epochs=int(fit["steady_epochs"]),
+            lack_of_fit_p=fit.get("lack_of_fit_p"),
+            trend_rel_per_s=fit.get("trend_rel_per_s"), trend_p=fit.get("trend_p"),
+            variance_parts_s2=dict(fit.get("variance_parts_s2", {})),
+            autocorrelation_inflation=float(fit.get("autocorrelation_inflation", 1.0)),
+        ),
+        energy=_read_energy_prediction(pred),
+        cost_usd=Interval.from_dict(pred["cost_usd"]) if pred.get("cost_usd") else None,
+        co2_kg=Interval.from_dict(pred["co2_kg"]) if pred.get("co2_kg") else None,
+    )
 
 
 def load_report(path: str | Path, cls: type[R] = ReportData) -> R:  # type: ignore[assignment]
