@@ -33,6 +33,8 @@ def _noop(loader) -> None:
         ({"epochs": 3, "warmup_epochs": 1.0}, TypeError, "warmup_epochs"),
         ({"epochs": 3, "seed": "x"}, TypeError, "seed"),
         ({"epochs": 3, "steps_per_epoch": 0}, ValueError, "steps_per_epoch"),
+        ({"epochs": 3, "history": 1}, TypeError, "history"),
+        ({"epochs": 3, "history": b"folder"}, TypeError, "history"),
     ],
 )
 def test_bad_option_names_the_argument(kwargs, error, name) -> None:
@@ -78,6 +80,7 @@ def test_an_unknown_or_missing_option_is_named() -> None:
 
 
 def test_estimate_and_benchmark_take_the_same_options() -> None:
+    from greenlove.history import history_folder
     from greenlove.run.options import Options, Settings
 
     settings = greenlove.Benchmark(make_loader(), epochs=4, budget_s=3.0, seed=7,
@@ -86,6 +89,8 @@ def test_estimate_and_benchmark_take_the_same_options() -> None:
     assert (settings.epochs, settings.budget.value_s, settings.budget.automatic, settings.seed) \
         == (4, 3.0, False, 7)
     assert settings.energy is None and settings.clouds is None and settings.model is None
+    assert settings.history == history_folder()     # the tests' own folder (conftest)
+    assert greenlove.Benchmark(make_loader(), epochs=4, history=False).settings.history is None
     assert set(Options.__annotations__) == {
         "epochs", "restore", "budget_s", "sample_fraction", "warmup_epochs", "confidence", "seed",
-        "progress", "steps_per_epoch", "energy", "site", "clouds", "instruments"}
+        "progress", "steps_per_epoch", "energy", "site", "clouds", "history", "instruments"}

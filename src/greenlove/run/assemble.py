@@ -7,13 +7,14 @@ its warnings); this module alone decides the order in which the user reads them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from .._version import __version__
+from ..history import Calibration, calibration_for
 from ..measure import EpochRecord, training_device_kind
 from ..measure.environment import describe_environment
-from ..model import TimePrediction, drift_rel_for, time_assumptions
+from ..model import TimePrediction, time_assumptions
 from ..report import Report
 from ..result import FitSummary, Measurements, Prediction, RunPlan
 from ..sample import LoaderShape, Schedule
@@ -80,14 +81,34 @@ def _fit_summary(prediction: TimePrediction) -> FitSummary:
     )
 
 
+def _corrected(prediction: TimePrediction, calibration: Calibration) -> TimePrediction:
+    """The time prediction with the record's bias correction applied (README, "The machine's
+    record"): the run and epoch intervals times (1 + bias_rel); the fit and its parts as fitted."""
+    if calibration.bias_rel == 0.0:
+        return prediction
+    factor = 1.0 + calibration.bias_rel
+    return replace(prediction, time_s=prediction.time_s.scaled(factor),
+                   epoch_s=prediction.epoch_s.scaled(factor))
+
+
+def _history_warnings(calibration: Calibration) -> tuple[str, ...]:
+    if calibration.bias_rel == 0.0:
+        return ()
+    direction = "slower" if calibration.bias_rel > 0 else "faster"
+    return (f"{calibration.runs} earlier runs on this machine ran {direction} than predicted: "
+            f"the time is corrected by {calibration.bias_rel:+.1%} (`greenlove history` shows "
+            "them; history=False turns this off).",)
+
+
 def assemble_report(outcome: Outcome, *, predict: Callable[..., TimePrediction],
                     energy: EnergyRun, compare: CompareRun) -> Report:
     """The Report: the time prediction, then energy, then the comparison built on both."""
     settings, shape, schedule, records = (outcome.settings, outcome.shape, outcome.schedule,
                                           list(outcome.records))
     device_kind = training_device_kind(settings.model)
-    drift_rel = drift_rel_for(device_kind)
-    prediction = predict(records, drift_rel)
+    calibration, record_warnings = calibration_for(settings.history, device_kind)
+    drift_rel = calibration.drift_rel
+    prediction = _corrected(predict(records, drift_rel), calibration)
     budget = schedule.budget
     budget_s = budget.value_s if budget.value_s is not None else outcome.wall_s
     leading, harness = _harness_warnings(outcome, budget_s)
@@ -95,7 +116,8 @@ def assemble_report(outcome: Outcome, *, predict: Callable[..., TimePrediction],
         records, prediction, full_batches=shape.full_batches, epochs=settings.epochs,
         confidence=settings.confidence, drift_rel=drift_rel)
     comparison = compare.comparison(prediction, energy_predicted)
-    warnings = (*leading, *prediction.warnings, *harness, *energy_warnings, *comparison.warnings)
+    warnings = (*leading, *_history_warnings(calibration), *prediction.warnings, *harness,
+                *energy_warnings, *comparison.warnings, *record_warnings)
     return Report(
         plan=RunPlan(
             epochs=settings.epochs, batches_per_epoch=shape.full_batches,
@@ -117,7 +139,8 @@ def assemble_report(outcome: Outcome, *, predict: Callable[..., TimePrediction],
             fit=_fit_summary(prediction), energy=energy_predicted,
             cost_usd=comparison.cost_usd, co2_kg=comparison.co2_kg,
         ),
-        assumptions={**time_assumptions(device_kind), **energy.assumptions(),
+        assumptions={**time_assumptions(device_kind), **calibration.assumptions(),
+                     **energy.assumptions(),
                      **comparison.assumptions},
         warnings=warnings,
         environment=describe_environment(),

@@ -8,13 +8,16 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from torch.utils.data import DataLoader
 
 from ..compare import CloudOptions, Site
+from ..history import check_history
 from ..measure import EnergyOptions, Instruments
 from ..sample import Budget
 from .progress import ProgressDisplay, make_progress
@@ -33,8 +36,10 @@ class Options(TypedDict, total=False):
     an int. ``confidence``: of the intervals (0.95). ``seed``: of the samples (0). ``progress``:
     a rich bar on stderr (True), none (False) or a display of your own. ``steps_per_epoch``: for
     an IterableDataset without a length. ``energy``, ``site``, ``clouds``: EnergyOptions, Site,
-    CloudOptions (``False`` turns energy or clouds off). ``instruments``: the clock, device sync
-    and sleep to use (tests inject fakes).
+    CloudOptions (``False`` turns energy or clouds off). ``history``: the machine's record of
+    earlier runs, which calibrates the drift term (True: the default folder, ``$GREENLOVE_HOME``
+    or the user's data folder; a folder of your own; False: off). ``instruments``: the clock,
+    device sync and sleep to use (tests inject fakes).
     """
 
     epochs: Required[int]
@@ -49,6 +54,7 @@ class Options(TypedDict, total=False):
     energy: bool | EnergyOptions | None
     site: Site | None
     clouds: bool | CloudOptions | None
+    history: bool | str | os.PathLike[str]
     instruments: Instruments | None
 
 
@@ -69,6 +75,7 @@ class Settings:
     energy: EnergyOptions | None    # None: no energy measured
     site: Site | None
     clouds: CloudOptions | None     # None: no cloud comparison
+    history: Path | None            # the record's folder; None: history off
     instruments: Instruments
 
 
@@ -99,6 +106,7 @@ def check_options(options: Mapping[str, Any]) -> Settings:
         energy=check_switch(options.get("energy"), EnergyOptions, "energy"),
         site=check_site(options.get("site")),
         clouds=check_switch(options.get("clouds"), CloudOptions, "clouds"),
+        history=check_history(options.get("history", True)),
         instruments=instruments or Instruments(),
     )
 
