@@ -13,3 +13,8 @@ class BenchmarkError(GreenloveError, RuntimeError):
 
 class SchemaError(GreenloveError, ValueError):
     """A saved result file is not one greenlove can read."""
+
+
+class GreenloveWarning(UserWarning):
+    """Something greenlove could not do or had to assume, said without stopping the user's code
+    (a tracked run's own failures, a limit forecast to be crossed)."""

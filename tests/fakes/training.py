@@ -126,7 +126,7 @@ def fake_instruments(clock):
     """Instruments on the fake clock: no device sync, and sleeping advances the clock."""
     from greenlove.measure import Instruments
 
-    return Instruments(clock=clock, synchronize=lambda: None, sleep=clock.advance)
+    return Instruments(clock=clock, synchronize=lambda: None, sleep=clock.advance, background=False)
 
 
 def estimate_on_fake_clock(clock, epoch, loader, **kwargs):

@@ -151,9 +151,12 @@ class Instruments:
     fakes (a clock that only moves when told, no device sync, sleeping that advances the clock).
 
     ``clock``: monotonic seconds; ``synchronize``: waits for queued device work at a timing
-    edge; ``sleep``: waits that many seconds (the idle baseline).
+    edge; ``sleep``: waits that many seconds (the idle baseline); ``background``: a tracked run
+    updates its forecast, progress and file on a thread once a second (False: only at epoch
+    ends and when asked, so that tests on a fake clock are deterministic).
     """
 
     clock: Clock = time.perf_counter
     synchronize: Callable[[], None] = synchronize_devices
     sleep: Callable[[float], None] = time.sleep
+    background: bool = True

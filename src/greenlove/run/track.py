@@ -1,0 +1,373 @@
+"""Tracking the real run: ``greenlove.track(...)`` and the :class:`Run` it returns.
+
+The training thread only takes timestamps (:class:`~greenlove.measure.steps.StepLog`); the power
+sampler meters the whole run on its own thread; once a second another thread forecasts, checks
+the limits, updates the progress line and, every minute, writes the partial result to ``out``.
+With ``Instruments(background=False)`` (tests) that work happens at epoch ends instead. Nothing
+here may break the user's training: tracking's own failures become :class:`GreenloveWarning`s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+import warnings
+import weakref
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import GreenloveWarning
+from ..measure import Instruments
+from ..measure.steps import StepLog
+from ..model.forecast import Forecast, forecast_run
+from ..result import ForecastPoint
+from .limits import Limits, check_limits, check_on_limit
+from .progress import RunLine, make_run_line
+from .track_result import RunEnd, TrackPlan, build_result, plan_from, record_history, save_outputs
+from .track_sources import MeteredRun
+
+T = TypeVar("T")
+
+TICK_S = 1.0
+"""How often the background thread forecasts, checks limits and redraws the progress line."""
+
+SAVE_EVERY_S = 60.0
+"""How often the partial result is written to ``out`` while the run goes on."""
+
+MAX_FORECASTS = 512
+"""Forecast points kept for the convergence chart; beyond it every other one is dropped."""
+
+FORECAST_STEP = 0.005
+"""A forecast point is kept each time the done fraction has grown by this much (and at epoch ends)."""
+
+
+def track(report: Any = None, *, epochs: int | None = None, steps_per_epoch: int | None = None,
+          limits: Limits | None = None, on_limit: str = "warn", out: str | Path | None = None,
+          history: bool | str | Path = True, progress: bool = True, site: Any = None,
+          energy: Any = True, name: str | None = None,
+          instruments: Instruments | None = None) -> Run:
+    """Start tracking the real run (see :class:`Run`); use it as a context manager.
+
+    ``report``: the pre-flight :class:`greenlove.Report` of this run, or None. Without one,
+    ``epochs`` (and ``steps_per_epoch`` where the loader has no length) say what the run is.
+    ``limits`` with ``on_limit`` "warn" or "stop"; ``out``: a folder for the run's JSON (every
+    minute and at the end) and HTML (at the end); ``history``: True (the machine's record),
+    False, or a folder; ``site``, ``energy``: as for ``estimate``; ``name``: a label for the
+    history. Bad arguments raise here, before training starts.
+    """
+    plan = plan_from(report, epochs=epochs, steps_per_epoch=steps_per_epoch, limits=limits,
+                     on_limit=check_on_limit(on_limit), out=out, history=history,
+                     progress=progress, site=site, energy=energy, name=name,
+                     instruments=instruments)
+    return Run(plan)._start()
+
+
+class Run:
+    """A tracked training run.
+
+        with greenlove.track(report) as run:
+            for epoch in range(epochs):
+                for batch in run.watch(loader):   # times batches, counts steps
+                    ...
+                run.epoch_end()                    # optional: after validation, say
+                if run.should_stop:
+                    break
+        print(run.result)
+
+    ``watch`` ends the epoch when its loader is exhausted; ``epoch_end()`` right after it (no step
+    between) moves that end to now, so work after the loop joins its epoch. ``step_end(n)`` counts
+    steps for loops that do not iterate a loader.
+    """
+
+    def __init__(self, plan: TrackPlan) -> None:
+        self._plan = plan
+        instruments = plan.instruments
+        self._clock = instruments.clock
+        self._background = instruments.background
+        self._log: StepLog | None = None
+        self._metered = MeteredRun(
+            plan.energy, plan.site, instruments.clock,
+            report_assumptions=plan.report.assumptions if plan.report is not None else None)
+        self._line: RunLine = make_run_line(plan.progress)
+        self._lock = threading.RLock()
+        self._stop_thread = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._forecasts: list[ForecastPoint] = []
+        self._last_forecast: Forecast | None = None
+        self._warnings: list[str] = []
+        self._warned: set[str] = set()
+        self._should_stop = False
+        self._stop_reason: str | None = None
+        self._state = "new"             # new -> running -> ended
+        self._steps_per_epoch = plan.steps_per_epoch
+        self._mismatch: str | None = None
+        self._started_at = ""
+        self._last_save = -math.inf
+        self._result: Any = None
+
+    # -- the user's loop ------------------------------------------------------------------
+    def watch(self, iterable: Iterable[T]) -> Iterator[T]:
+        """Yield from ``iterable`` (a DataLoader, usually), stamping each batch as a step;
+        exhausting it ends the epoch."""
+        if isinstance(iterable, (str, bytes)) or not hasattr(iterable, "__iter__"):
+            raise TypeError(f"watch() needs an iterable of batches (a DataLoader), got "
+                            f"{type(iterable).__name__}")
+        self._check_length(iterable)
+        return self._watch(iterable)
+
+    def _watch(self, iterable: Iterable[T]) -> Iterator[T]:
+        log = self._log
+        if log is None or self._state != "running":
+            self._warn_once("ended", "watch() after the run ended is not tracked.")
+            yield from iterable
+            return
+        step = log.step
+        for batch in iterable:
+            step()
+            yield batch
+        self.epoch_end()
+
+    def step_end(self, n: int = 1) -> None:
+        """``n`` training steps ended now (for loops that do not iterate a watched loader)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"step_end(n) needs an int n >= 1, got {n!r}")
+        if self._log is None or self._state != "running":
+            self._warn_once("ended", "step_end() after the run ended is not tracked.")
+            return
+        self._log.step(n)
+
+    def epoch_end(self) -> None:
+        """Mark the end of an epoch now (see the class docstring)."""
+        if self._log is None or self._state != "running":
+            self._warn_once("ended", "epoch_end() after the run ended is ignored.")
+            return
+        mark = self._log.end_epoch()
+        if mark is not None and self._steps_per_epoch is None and mark.index == 0:
+            self._steps_per_epoch = mark.steps
+        self._guarded(self._update, at_epoch_end=True)
+
+    @property
+    def should_stop(self) -> bool:
+        """True once a limit with ``on_limit="stop"`` is certain to be crossed."""
+        return self._should_stop
+
+    # -- what it knows --------------------------------------------------------------------
+    def forecast(self) -> Forecast:
+        """The forecast of the whole run now (also what the progress line shows)."""
+        if self._state == "ended" and self._last_forecast is not None:
+            return self._last_forecast
+        return self._compute()
+
+    def metrics(self) -> dict[str, float]:
+        """The forecast as a flat dict of floats (keys ``greenlove/...``) for any logger."""
+        f = self.forecast()
+        out: dict[str, float] = {"greenlove/done": f.done, "greenlove/elapsed_s": f.elapsed_s,
+                                 "greenlove/steps": float(f.steps_done),
+                                 "greenlove/epochs": float(f.epochs_done)}
+        for key, value in (("remaining_s", f.remaining_s), ("time_s", f.time_s),
+                           ("energy_kwh", f.energy_kwh), ("cost_usd", f.cost_usd),
+                           ("co2_kg", f.co2_kg)):
+            if value is not None:
+                out[f"greenlove/{key}"] = value.point
+                out[f"greenlove/{key}_low"] = value.low
+                out[f"greenlove/{key}_high"] = value.high
+        for key, value in (("energy_so_far_kwh", f.energy_so_far_kwh),
+                           ("cost_so_far_usd", f.cost_so_far_usd),
+                           ("co2_so_far_kg", f.co2_so_far_kg)):
+            if value is not None:
+                out[f"greenlove/{key}"] = value
+        return {k: float(v) for k, v in out.items() if math.isfinite(v)}
+
+    @property
+    def result(self) -> Any:
+        """The Report of the run with ``actual`` (and ``check``, against a pre-flight) filled
+        in. Reading it while the run is still tracked ends the tracking first."""
+        if self._state != "ended":
+            self.close()
+        return self._result
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def _start(self) -> Run:
+        self._started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self._log = StepLog(self._clock)
+        self._state = "running"
+        for sentence in self._plan.warnings:
+            self._warn_once(sentence, sentence)
+        self._guarded(self._metered.start, self._log.start_s)
+        self._guarded(self._line.start)
+        if self._background:
+            # The thread holds the run weakly: a run the user drops is collected, and stops it.
+            self._thread = threading.Thread(target=_tick, args=(weakref.ref(self),
+                                                                self._stop_thread),
+                                            name="greenlove-track", daemon=True)
+            self._thread.start()
+        return self
+
+    def close(self, reason: str | None = None) -> None:
+        """End the tracking now: stop the threads, build the result, record the history and
+        write ``out`` (idempotent; never raises for tracking's own failures)."""
+        with self._lock:
+            if self._state == "ended":
+                return
+            if self._state == "new" or self._log is None:
+                self._state = "ended"
+                return
+            self._stop_thread.set()
+            if self._thread is not None:
+                self._thread.join(timeout=5 * TICK_S)
+            end_s = self._clock()
+            self._guarded(self._metered.stop)
+            final = self._guarded(self._compute)
+            self._state = "ended"
+            self._guarded(self._line.stop)
+            snapshot = self._log.snapshot()
+            epochs_done = len(snapshot.epochs)
+            completed = epochs_done >= self._plan.epochs
+            if reason is None:
+                reason = self._stop_reason or ("completed" if completed else "stopped early")
+            if final is not None:
+                self._last_forecast = final
+                if completed and final.time_s is not None:
+                    self._keep_point(final, force=True)
+            end = RunEnd(snapshot=snapshot, end_s=end_s, completed=completed,
+                         stop_reason=reason, steps_per_epoch=self._steps_per_epoch,
+                         started_at=self._started_at, mismatch=self._mismatch)
+            result = self._guarded(build_result, self._plan, end, self._metered,
+                                   tuple(self._forecasts), tuple(self._warnings))
+            self._result = result
+            if result is not None:
+                for sentence in self._guarded(record_history, self._plan, result) or ():
+                    self._warn_once(sentence, sentence)
+                for sentence in self._guarded(save_outputs, self._plan, result, final=True) or ():
+                    self._warn_once(sentence, sentence)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
+        reason = None
+        if exc_type is not None:
+            reason = f"exception: {exc_type.__name__}" + (f": {exc}" if str(exc) else "")
+        self.close(reason)   # the exception, Ctrl-C included, goes on to the user
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self._stop_thread.set()
+
+    # -- inside ---------------------------------------------------------------------------
+    def _check_length(self, iterable: Iterable[Any]) -> None:
+        try:
+            length = len(iterable)  # type: ignore[arg-type]
+        except TypeError:
+            return
+        planned = self._steps_per_epoch
+        if planned is None:
+            self._steps_per_epoch = length
+            return
+        if length != planned and self._mismatch is None:
+            source = "the pre-flight report planned" if self._plan.report is not None \
+                else "steps_per_epoch says"
+            change = (length - planned) / planned
+            self._mismatch = (
+                f"The loader handed to watch() has {length} batches; {source} {planned} "
+                f"({change:+.0%}). The forecast uses {length}"
+                + ("; the pre-flight check is skipped." if self._plan.report is not None else ".")
+            )
+            self._steps_per_epoch = length
+            self._warn_once("mismatch", self._mismatch)
+
+    def _compute(self) -> Forecast:
+        assert self._log is not None
+        snapshot = self._log.snapshot()
+        energy_j, power_w = self._metered.energy_so_far(snapshot.start_s, snapshot.now_s)
+        plan = self._plan
+        return forecast_run(
+            snapshot, epochs=plan.epochs, steps_per_epoch=self._steps_per_epoch,
+            prior=plan.prior, drift_rel=plan.drift_rel, confidence=plan.confidence,
+            energy_so_far_j=energy_j, power_w=power_w, usd_per_kwh=self._metered.usd_per_kwh,
+            kg_co2_per_kwh=self._metered.kg_co2_per_kwh)
+
+    def _update(self, *, at_epoch_end: bool) -> None:
+        with self._lock:
+            if self._state != "running":
+                return
+            if not self._background:
+                self._metered.sample_now()
+            forecast = self._compute()
+            self._last_forecast = forecast
+            self._keep_point(forecast, force=at_epoch_end)
+            self._check_limits(forecast)
+            self._line.update(forecast, wall_now_s=time.time())
+            now = forecast.elapsed_s
+            if self._plan.out is not None and now - self._last_save >= SAVE_EVERY_S:
+                self._last_save = now
+                self._save_partial()
+
+    def _save_partial(self) -> None:
+        assert self._log is not None
+        end = RunEnd(snapshot=self._log.snapshot(), end_s=self._clock(), completed=False,
+                     stop_reason="running", steps_per_epoch=self._steps_per_epoch,
+                     started_at=self._started_at, mismatch=self._mismatch)
+        partial = build_result(self._plan, end, self._metered, tuple(self._forecasts),
+                               tuple(self._warnings))
+        for sentence in save_outputs(self._plan, partial, final=False):
+            self._warn_once(sentence, sentence)
+
+    def _keep_point(self, forecast: Forecast, *, force: bool) -> None:
+        if forecast.time_s is None:
+            return
+        last = self._forecasts[-1] if self._forecasts else None
+        if last is not None and not force and forecast.done - last.done < FORECAST_STEP:
+            return
+        if last is not None and last.done == forecast.done and last.at_s == forecast.elapsed_s:
+            return
+        self._forecasts.append(ForecastPoint(at_s=forecast.elapsed_s, done=forecast.done,
+                                             time_s=forecast.time_s,
+                                             energy_kwh=forecast.energy_kwh))
+        if len(self._forecasts) > MAX_FORECASTS:
+            self._forecasts = [*self._forecasts[:-1:2], self._forecasts[-1]]
+
+    def _check_limits(self, forecast: Forecast) -> None:
+        limits = self._plan.limits
+        if limits is None:
+            return
+        for check in check_limits(forecast, limits):
+            if check.expected:
+                self._warn_once(f"limit {check.name}", check.sentence())
+            if check.certain and self._plan.on_limit == "stop" and not self._should_stop:
+                self._should_stop = True
+                self._stop_reason = f"limit {check.name}: {check.sentence()}"
+                self._warn_once(f"stop {check.name}",
+                                f"greenlove asks the run to stop (run.should_stop): {check.sentence()}")
+
+    def _warn_once(self, key: str, sentence: str) -> None:
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        self._warnings.append(sentence)
+        warnings.warn(sentence, GreenloveWarning, stacklevel=3)
+
+    def _guarded(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call tracking's own work; a failure becomes one warning, never the user's problem."""
+        try:
+            return function(*args, **kwargs)
+        except Exception as error:  # tracking must never break the user's training
+            name = getattr(function, "__name__", "tracking")
+            self._warn_once(f"failed {name}", f"greenlove tracking: {name} failed and was "
+                            f"skipped ({type(error).__name__}: {error}).")
+            return None
+
+
+def _tick(ref: weakref.ref, stop: threading.Event) -> None:
+    """The background thread: the run's periodic work once every TICK_S, until stopped."""
+    while not stop.wait(TICK_S):
+        run = ref()
+        if run is None:
+            return
+        run._guarded(run._update, at_epoch_end=False)
+        del run
