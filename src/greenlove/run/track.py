@@ -193,12 +193,13 @@ class Run:
     # -- lifecycle ------------------------------------------------------------------------
     def _start(self) -> Run:
         self._started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        self._log = StepLog(self._clock)
-        self._state = "running"
         for sentence in self._plan.warnings:
             self._warn_once(sentence, sentence)
-        self._guarded(self._metered.start, self._log.start_s)
+        self._guarded(self._metered.start)
         self._guarded(self._line.start)
+        # The run's clock starts once the meters are found: their discovery is not the run's.
+        self._log = StepLog(self._clock)
+        self._state = "running"
         if self._background:
             # The thread holds the run weakly: a run the user drops is collected, and stops it.
             self._thread = threading.Thread(target=_tick, args=(weakref.ref(self),
@@ -210,16 +211,17 @@ class Run:
     def close(self, reason: str | None = None) -> None:
         """End the tracking now: stop the threads, build the result, record the history and
         write ``out`` (idempotent; never raises for tracking's own failures)."""
+        end_s = self._clock()
+        # Stop the thread before taking the lock: a tick waiting for it would hold up the join.
+        self._stop_thread.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5 * TICK_S)
         with self._lock:
             if self._state == "ended":
                 return
             if self._state == "new" or self._log is None:
                 self._state = "ended"
                 return
-            self._stop_thread.set()
-            if self._thread is not None:
-                self._thread.join(timeout=5 * TICK_S)
-            end_s = self._clock()
             self._guarded(self._metered.stop)
             final = self._guarded(self._compute)
             self._state = "ended"

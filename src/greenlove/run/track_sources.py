@@ -34,9 +34,9 @@ class MeteredRun:
         self.usd_per_kwh: float | None = None
         self.kg_co2_per_kwh: float | None = None
 
-    def start(self, origin_s: float) -> None:
-        """Discover the meters, start the sampler, and settle the site's figures."""
-        del origin_s  # the sampler shares the run's clock; windows are read against it
+    def start(self) -> None:
+        """Discover the meters, start the sampler, and settle the site's figures (the sampler
+        shares the run's clock: windows are read against it)."""
         self._settle_site()
         if self._options is None:
             return
