@@ -4,10 +4,11 @@
     greenlove show FILE                  print a saved report
     greenlove report FILE -o OUT.html    render a saved report as a self-contained HTML page
     greenlove validate [--quick]         the accuracy benchmark on the built-in workloads
-    greenlove overhead                   what the power sampler costs a training step
+    greenlove overhead [--track]         what the power sampler (or tracking) costs a step
     greenlove gpus                       the GPU spec table, with sources
     greenlove clouds                     the cloud offers (Crusoe first), with sources
     greenlove validate --speedup         leave-one-out check of the speed-up methods
+    greenlove history [--folder DIR]     this machine's record of predicted vs actual runs
 """
 
 from __future__ import annotations
@@ -69,14 +70,21 @@ def build_parser() -> argparse.ArgumentParser:
                           help="short full runs (~20 s each) instead of 1-3 minutes")
     validate.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
     validate.add_argument("--repeat", type=_positive_int, default=None,
-                          help="full runs per workload, to measure the machine's floor "
-                               "(default 2, or 1 with --quick)")
+                          help="tracked full runs per workload (default 2, or 1 with --quick): "
+                               "2 adds pass 2, predicted with the drift learnt from the other "
+                               "workloads' pass-1 runs, whose run is also the repeat that "
+                               "measures the machine's floor")
     validate.add_argument("--workloads", nargs="+", default=None, help="names (default: all)")
     validate.add_argument("--json", type=Path, default=None, help="also write rows as JSON")
     validate.add_argument("--markdown", type=Path, default=None, help="also write a Markdown table")
     validate.add_argument("--speedup", action="store_true",
                           help="instead: leave-one-out check of the GPU speed-up methods on the "
                                "published throughput ratios (seconds, no training)")
+    validate.add_argument("--history-folder", type=Path, default=None,
+                          help="a new or empty folder for validate's own run history (default: "
+                               "a new temporary folder; never your greenlove history)")
+    validate.add_argument("--no-overhead", action="store_true",
+                          help="skip the short measurement of what tracking costs a step")
 
     gpus = commands.add_parser("gpus", help="the GPU spec table, with sources")
     gpus.add_argument("--file", type=Path, default=None, help="your own gpus.csv instead")
@@ -84,11 +92,22 @@ def build_parser() -> argparse.ArgumentParser:
     clouds.add_argument("--file", type=Path, default=None, help="your own cloud_offers.csv instead")
     clouds.add_argument("--provider", default=None, help="only this provider")
 
-    overhead = commands.add_parser("overhead", help="step time with the power sampler on vs off")
+    history = commands.add_parser("history",
+                                  help="this machine's record of predicted vs actual runs")
+    history.add_argument("--folder", type=Path, default=None,
+                         help="the history folder (default: $GREENLOVE_HOME or the user's data "
+                              "folder)")
+    history.add_argument("--all", action="store_true", help="also list every recorded run")
+
+    overhead = commands.add_parser("overhead", help="step time with the power sampler (or "
+                                   "--track: tracking) on vs off")
     overhead.add_argument("--pairs", type=_positive_int, default=100, help="ABBA block pairs")
     overhead.add_argument("--steps", type=_positive_int, default=100, help="steps per block")
     overhead.add_argument("--interval", type=_positive_float, default=None,
                           help="sampler interval in seconds (default: greenlove's default)")
+    overhead.add_argument("--track", action="store_true",
+                          help="instead: step time under greenlove.track's run.watch vs a "
+                               "plain loop")
     return parser
 
 
@@ -96,6 +115,8 @@ def _overhead(args: argparse.Namespace, console: Console) -> int:
     from .measure.power_sampler import DEFAULT_INTERVAL_S
     from .validate.overhead import measure_overhead
 
+    if args.track:
+        return _track_overhead(args, console)
     interval = args.interval or DEFAULT_INTERVAL_S
     console.print(f"greenlove overhead: {args.pairs} ABBA block pairs of {args.steps} training "
                   f"steps, sampler interval {interval * 1e3:.0f} ms")
@@ -111,6 +132,21 @@ def _overhead(args: argparse.Namespace, console: Console) -> int:
     console.print(f"  95% interval of the median ratio: {ci_low:.4f} - {ci_high:.4f}")
     console.print(f"  one reading of every meter: {result.read_s * 1e6:.0f} us, i.e. the sampler "
                   f"thread is busy {result.duty:.3%} of the time at this interval")
+    return 0
+
+
+def _track_overhead(args: argparse.Namespace, console: Console) -> int:
+    from .validate.table import overhead_lines
+    from .validate.track_overhead import measure_track_overhead
+
+    console.print(f"greenlove overhead --track: {args.pairs} ABBA block pairs of {args.steps} "
+                  "training steps, a plain loop vs run.watch inside track() (energy off)",
+                  soft_wrap=True)
+    result = measure_track_overhead(pairs=args.pairs, steps_per_block=args.steps)
+    console.print(f"  step time, plain loop: {result.step_off_s * 1e3:.3f} ms (median of blocks)")
+    console.print(f"  step time, tracked:    {result.step_on_s * 1e3:.3f} ms")
+    for line in overhead_lines(result):
+        console.print("  " + line, markup=False, soft_wrap=True)
     return 0
 
 
@@ -212,6 +248,73 @@ def _clouds(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _history(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from .history import (
+        history_file,
+        history_folder,
+        machine_fingerprint,
+        machine_record,
+        read_history,
+        same_machine,
+    )
+    from .render.format import duration, percent, span
+
+    folder = args.folder or history_folder()
+    path = history_file(folder)
+    entries, warnings = read_history(folder)
+    for warning in warnings:
+        Console(stderr=True, highlight=False).print(f"greenlove: warning: {warning}",
+                                                    markup=False, soft_wrap=True)
+    if not entries:
+        console.print(f"No run recorded yet in {path} (greenlove.track adds one line per run).",
+                      markup=False, soft_wrap=True)
+        return 0
+    console.print(f"greenlove history: folder {folder}", markup=False, soft_wrap=True)
+    console.print(f"  file {path}: {len(entries)} run(s) recorded", markup=False, soft_wrap=True)
+    here = machine_fingerprint()
+    record = machine_record(entries, here)
+    table = Table(title="This machine's record", title_justify="left")
+    for column in ("training on", "runs completed / all", "used", "median |error|", "covered",
+                   "bias correction", "drift (1 sd)"):
+        table.add_column(column, justify="left" if column == "training on" else "right")
+    for kind in record.kinds:
+        c = kind.calibration
+        table.add_row(
+            kind.device_kind, f"{kind.completed} / {kind.recorded}", str(c.runs),
+            "—" if c.median_abs_error_rel is None else percent(c.median_abs_error_rel),
+            "—" if c.coverage is None else f"{c.coverage[0]} of {c.coverage[1]}",
+            "none" if c.bias_rel == 0 else f"{c.bias_rel:+.1%}",
+            f"{percent(c.drift_rel)} ({c.method})")
+    console.print(table)
+    for kind in record.kinds:
+        console.print(f"  drift on {kind.device_kind}: {kind.calibration.source}",
+                      markup=False, soft_wrap=True)
+    if record.other_machines:
+        console.print(f"  {record.other_machines} run(s) from other machines are not used here.",
+                      soft_wrap=True)
+    if args.all:
+        runs = Table(title="Every recorded run", title_justify="left")
+        for column in ("date (UTC)", "machine", "workload", "training on", "predicted",
+                       "interval", "actual", "error", "covered"):
+            runs.add_column(column, no_wrap=True, justify="right"
+                            if column in ("predicted", "actual", "error") else "left")
+        for e in entries:
+            predicted = e.predicted_s
+            error = e.error_rel
+            runs.add_row(
+                e.date[:16].replace("T", " "), "this" if same_machine(e.fingerprint, here)
+                else "other", e.workload or "—", e.device_kind,
+                "—" if predicted is None else duration(predicted.point), span(predicted, duration),
+                duration(e.actual_s) + ("" if e.completed else " (stopped)"),
+                "—" if error is None else f"{error:+.1%}",
+                {True: "yes", False: "no", None: "—"}[e.covered])
+        wide = console if console.is_terminal else Console(highlight=False, width=170)
+        wide.print(runs)
+    return 0
+
+
 def _speedup_check(console: Console) -> int:
     from .data.tables import load_gpus, load_throughput
     from .validate.speedup_accuracy import leave_one_out, summarise
@@ -231,8 +334,16 @@ def _speedup_check(console: Console) -> int:
 
 
 def _validate(args: argparse.Namespace, console: Console) -> int:
+    from .render.format import number
     from .validate.accuracy import run_accuracy, summarise
-    from .validate.table import markdown, rich_table, summary_lines
+    from .validate.calibration import validate_folders
+    from .validate.table import (
+        markdown,
+        overhead_lines,
+        rich_table,
+        rich_tracking_table,
+        summary_lines,
+    )
 
     if args.speedup:
         return _speedup_check(console)
@@ -240,23 +351,47 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
         console = Console(highlight=False, width=170)  # the table is wide; logs do not wrap
     scale = "tiny" if args.tiny else "quick" if args.quick else "full"
     repeat = args.repeat or (2 if scale == "full" else 1)
-    console.print(f"greenlove validate: scale {scale}, {repeat} full run(s) per workload")
+    folders = validate_folders(args.history_folder)
+    passes = "pass 1 (default drift), then pass 2 (drift from the other workloads)" \
+        if repeat >= 2 else "one pass (default drift)"
+    console.print(f"greenlove validate: scale {scale}, {repeat} tracked full run(s) per workload, "
+                  f"{passes}", markup=False, soft_wrap=True)
+    console.print(f"  validate's own history: {folders.root} (not your greenlove history)",
+                  markup=False, soft_wrap=True)
 
-    def on_row(row) -> None:
-        console.print(f"  {row.workload:<12} predicted {row.predicted_s:8.1f} s   actual "
-                      f"{row.actual_s:8.1f} s   error {row.error:+.1%}")
+    def on_row(row, stage: int) -> None:
+        if stage == 1:
+            live = row.live_at(0.10)
+            console.print(f"  pass 1 {row.workload:<12} predicted {number(row.predicted_s):>7} s"
+                          f"   actual {number(row.actual_s):>7} s   error {row.error:+.1%}   "
+                          f"covered {'yes' if row.covered else 'NO'}   live at 10% "
+                          + ("—" if live is None else f"{live.error:+.1%}"), markup=False)
+        elif row.pass2 is not None:
+            p2 = row.pass2
+            console.print(f"  pass 2 {row.workload:<12} predicted {number(p2.predicted_s):>7} s"
+                          f"   actual {number(p2.actual_s):>7} s   error {p2.error:+.1%}   "
+                          f"covered {'yes' if p2.covered else 'NO'}   drift "
+                          f"{(p2.drift_rel or 0):.1%} ({p2.drift_method})", markup=False)
 
-    rows = run_accuracy(args.workloads, scale=scale, repeat=repeat, on_row=on_row)
+    rows = run_accuracy(args.workloads, scale=scale, repeat=repeat, folders=folders,
+                        on_row=on_row)
     summary = summarise(rows)
+    overhead = None
+    if not args.no_overhead:
+        from .validate.track_overhead import measure_track_overhead
+
+        overhead = measure_track_overhead(pairs=40, steps_per_block=100)
     console.print(rich_table(rows))
-    for line in summary_lines(summary):
-        console.print(line)
+    console.print(rich_tracking_table(rows))
+    lines = summary_lines(summary) + ([] if overhead is None else overhead_lines(overhead))
+    for line in lines:
+        console.print(line, markup=False, soft_wrap=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(markdown(rows, summary) + "\n")
+        args.markdown.write_text(markdown(rows, summary, overhead) + "\n")
     return 0
 
 
@@ -266,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not console.is_terminal:
         console = Console(highlight=False, width=120)  # logs and pipes: the tables need room
     handlers = {"demo": _demo, "show": _show, "validate": _validate, "overhead": _overhead,
-                "gpus": _gpus, "clouds": _clouds, "report": _report}
+                "gpus": _gpus, "clouds": _clouds, "report": _report, "history": _history}
     try:
         return handlers[args.command](args, console)
     except (GreenloveError, FileNotFoundError, ValueError) as error:

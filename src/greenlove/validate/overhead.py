@@ -45,11 +45,16 @@ class OverheadResult:
 
     def ratio_ci(self, confidence: float = 0.95) -> tuple[float, float]:
         """Distribution-free interval for the median ratio (binomial order statistics)."""
-        values = sorted(self.ratios)
-        n = len(values)
-        k = int(stats.binom.ppf((1 - confidence) / 2, n, 0.5))
-        low = max(k - 1, 0)
-        return values[low], values[min(n - 1 - low, n - 1)]
+        return median_ci(self.ratios, confidence)
+
+
+def median_ci(values: tuple[float, ...], confidence: float = 0.95) -> tuple[float, float]:
+    """Distribution-free interval for the median of ``values`` (binomial order statistics)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    k = int(stats.binom.ppf((1 - confidence) / 2, n, 0.5))
+    low = max(k - 1, 0)
+    return ordered[low], ordered[min(n - 1 - low, n - 1)]
 
 
 def _training_step(device: torch.device):
