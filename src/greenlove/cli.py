@@ -18,11 +18,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
 from ._version import __version__
-from .errors import GreenloveError
+from .errors import GreenloveError, SchemaError
+from .render.format import plain
 
 
 def _positive_float(text: str) -> float:
@@ -181,8 +183,12 @@ def _report(args: argparse.Namespace, console: Console) -> int:
     from .report import load as load_report
 
     output = args.output or args.file.with_suffix(".html")
-    path = load_report(args.file).save_html(output)
-    console.print(f"wrote {path}")
+    if output.resolve() == args.file.resolve():
+        raise GreenloveError(f"the page would overwrite its input {args.file}; name another "
+                             "output with -o")
+    report = load_report(args.file)
+    path = _rendered(args.file, lambda: report.save_html(output))
+    console.print(f"wrote {path}", markup=False)
     _maybe_open(args, path)
     return 0
 
@@ -191,8 +197,19 @@ def _show(args: argparse.Namespace, console: Console) -> int:
     from .render import renderable
     from .report import load as load_report
 
-    console.print(renderable(load_report(args.file)))
+    report = load_report(args.file)
+    console.print(_rendered(args.file, lambda: renderable(report)))
     return 0
+
+
+def _rendered(source: Path, render: Any) -> Any:
+    """``render()``; a section of a loaded file that the renderers cannot read is the file's
+    fault and is said as such (the loader checked the sections' shapes, not every field)."""
+    try:
+        return render()
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        raise SchemaError(f"{source} holds a section greenlove cannot show ({error!r})") \
+            from error
 
 
 def _gpus(args: argparse.Namespace, console: Console) -> int:
@@ -281,15 +298,15 @@ def _history(args: argparse.Namespace, console: Console) -> int:
         table.add_column(column, justify="left" if column == "training on" else "right")
     for kind in record.kinds:
         c = kind.calibration
-        table.add_row(
-            kind.device_kind, f"{kind.completed} / {kind.recorded}", str(c.runs),
+        _plain_row(
+            table, kind.device_kind, f"{kind.completed} / {kind.recorded}", str(c.runs),
             "—" if c.median_abs_error_rel is None else percent(c.median_abs_error_rel),
             "—" if c.coverage is None else f"{c.coverage[0]} of {c.coverage[1]}",
             "none" if c.bias_rel == 0 else f"{c.bias_rel:+.1%}",
             f"{percent(c.drift_rel)} ({c.method})")
     console.print(table)
     for kind in record.kinds:
-        console.print(f"  drift on {kind.device_kind}: {kind.calibration.source}",
+        console.print(plain(f"  drift on {kind.device_kind}: {kind.calibration.source}"),
                       markup=False, soft_wrap=True)
     if record.other_machines:
         console.print(f"  {record.other_machines} run(s) from other machines are not used here.",
@@ -303,8 +320,8 @@ def _history(args: argparse.Namespace, console: Console) -> int:
         for e in entries:
             predicted = e.predicted_s
             error = e.error_rel
-            runs.add_row(
-                e.date[:16].replace("T", " "), "this" if same_machine(e.fingerprint, here)
+            _plain_row(
+                runs, e.date[:16].replace("T", " "), "this" if same_machine(e.fingerprint, here)
                 else "other", e.workload or "—", e.device_kind,
                 "—" if predicted is None else duration(predicted.point), span(predicted, duration),
                 duration(e.actual_s) + ("" if e.completed else " (stopped)"),
@@ -313,6 +330,13 @@ def _history(args: argparse.Namespace, console: Console) -> int:
         wide = console if console.is_terminal else Console(highlight=False, width=170)
         wide.print(runs)
     return 0
+
+
+def _plain_row(table: Any, *cells: str) -> None:
+    """A table row from a file: plain text, no rich markup, no control characters."""
+    from rich.text import Text
+
+    table.add_row(*(Text(plain(cell)) for cell in cells))
 
 
 def _speedup_check(console: Console) -> int:
@@ -404,8 +428,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "gpus": _gpus, "clouds": _clouds, "report": _report, "history": _history}
     try:
         return handlers[args.command](args, console)
-    except (GreenloveError, FileNotFoundError, ValueError) as error:
-        Console(stderr=True, highlight=False).print(f"greenlove: error: {error}")
+    except (GreenloveError, OSError, ValueError, RecursionError) as error:
+        message = str(error) or type(error).__name__
+        if isinstance(error, OSError) and error.filename and str(error.filename) not in message:
+            message = f"{error.filename}: {message}"
+        Console(stderr=True, highlight=False).print(f"greenlove: error: {plain(message)}",
+                                                    markup=False)
         return 2
     except KeyboardInterrupt:
         Console(stderr=True).print("greenlove: interrupted")

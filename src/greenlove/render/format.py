@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""C0 and C1 control characters (ESC among them) and bidirectional overrides; tab and newline
+are kept."""
+
+
+def plain(text: Any) -> str:
+    """``text`` as plain characters for a terminal: whatever came from a file or the machine
+    (a device name, a warning in a saved JSON) may not clear the screen, set the window title
+    or reorder what is shown. Each control character becomes U+FFFD."""
+    return _CONTROL.sub("\ufffd", str(text))
 
 
 def duration(seconds: float) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from .._files import write_text_atomic
 from ..result import ReportData
 from .charts import bar_share, convergence_chart, epoch_chart, power_chart
 from .format import duration, energy, mass, money, number, percent, power, span
@@ -160,9 +161,5 @@ def render_html(report: ReportData) -> str:
 
 
 def save_html(report: ReportData, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render_html(report), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    """Write the page to ``path`` atomically (never a half-written file; see _files)."""
+    return write_text_atomic(path, render_html(report))

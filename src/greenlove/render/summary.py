@@ -10,9 +10,15 @@ from rich.table import Table
 from rich.text import Text
 
 from ..result import ReportData
-from .format import duration, energy, mass, money, percent, power, span
+from .format import duration, energy, mass, money, percent, plain, power, span
 from .offers import cloud_rows
 from .tracked import check_sentences, comparisons, forecast_sentences, progress_rows
+
+
+def _row(table: Table, *cells: str) -> None:
+    """A row of plain text: no rich markup and no control characters, whatever a file or the
+    machine put in a name or a note."""
+    table.add_row(*(Text(plain(cell)) for cell in cells))
 
 
 def _prediction_table(report: ReportData) -> Table:
@@ -23,26 +29,26 @@ def _prediction_table(report: ReportData) -> Table:
     table.add_column("point", justify="right")
     table.add_column(f"{conf} interval", justify="right")
     t = pred.time_s
-    table.add_row(f"wall time, {plan.epochs} epochs", duration(t.point),
+    _row(table, f"wall time, {plan.epochs} epochs", duration(t.point),
                   span(t, duration))
     e = pred.epoch_s
-    table.add_row(f"one epoch ({plan.batches_per_epoch} batches)", duration(e.point),
+    _row(table, f"one epoch ({plan.batches_per_epoch} batches)", duration(e.point),
                   span(e, duration))
-    table.add_row("one-off warm-up (added once)", duration(pred.warmup_s), "")
+    _row(table, "one-off warm-up (added once)", duration(pred.warmup_s), "")
     if pred.energy is not None:
         en = pred.energy.energy_kwh
-        table.add_row(f"energy, {plan.epochs} epochs ({pred.energy.method})", energy(en.point),
+        _row(table, f"energy, {plan.epochs} epochs ({pred.energy.method})", energy(en.point),
                       span(en, energy))
     site = report.assumptions
     if pred.cost_usd is not None:
         price = site.get("site_electricity_price", {})
-        table.add_row(f"electricity cost (at {price.get('value', 0):.3g} USD/kWh, "
+        _row(table, f"electricity cost (at {price.get('value', 0):.3g} USD/kWh, "
                       f"{price.get('method', '?')})", money(pred.cost_usd.point),
                       span(pred.cost_usd, money))
     if pred.co2_kg is not None:
         zone = site.get("site_zone", {})
         grid = site.get("site_carbon_intensity", {})
-        table.add_row(f"CO2e ({zone.get('value', '?')} grid, {grid.get('value', 0):.0f} g/kWh, "
+        _row(table, f"CO2e ({zone.get('value', '?')} grid, {grid.get('value', 0):.0f} g/kWh, "
                       f"{zone.get('method', '?')})", mass(pred.co2_kg.point),
                       span(pred.co2_kg, mass))
     return table
@@ -58,15 +64,16 @@ def _cloud_table(report: ReportData) -> Table | None:
     if not offers:
         return None
     local = report.comparison.get("local", {}).get("device", {})
-    table = Table(title=f"The same run on cloud GPUs (vs {local.get('name', 'this device')}, "
-                        f"{local.get('method', '?')}); Crusoe first", title_justify="left",
-                  show_edge=False)
+    table = Table(title=Text(plain(f"The same run on cloud GPUs (vs "
+                                   f"{local.get('name', 'this device')}, "
+                                   f"{local.get('method', '?')}); Crusoe first")),
+                  title_justify="left", show_edge=False)
     for column in ("offer", "speed-up", "time (95%)", "cost", "spot", "CO2e grid", "claimed"):
         table.add_column(column, justify="left" if column == "offer" else "right")
     shown = cloud_rows(report, CLOUD_ROWS)
     for o in shown:
         t, c, spot, co2 = o["time_s"], o["cost_usd"], o["cost_spot_usd"], o["co2_kg"]
-        table.add_row(
+        _row(table,
             f"{o['provider']}: {o['gpu']}", f"{o['speedup']:.3g}x {_SHORT.get(o['speedup_method'], '')}",
             f"{duration(t['point'])} ({span(t, duration, '–')})",
             money(c["point"]) if c else "no price", money(spot["point"]) if spot else "—",
@@ -93,7 +100,7 @@ def _energy_table(report: ReportData) -> Table | None:
         if report.prediction is not None and report.prediction.energy else {}
     for device in measured.devices:
         share = predicted.get(device.name)
-        table.add_row(device.name, device.method, power(device.mean_power_w),
+        _row(table, device.name, device.method, power(device.mean_power_w),
                       power(device.idle_power_w),
                       energy(share.energy_kwh) if share else "not measured")
     return table
@@ -128,7 +135,7 @@ def _measured_table(report: ReportData) -> Table:
         idx = sizes[batches]
         times = sorted(bench.epochs[i].epoch_s for i in idx)
         roles = [bench.roles[i] for i in idx if bench.roles[i] != "steady"]
-        table.add_row(str(batches), str(bench.epochs[idx[0]].sample_size), str(len(idx)),
+        _row(table, str(batches), str(bench.epochs[idx[0]].sample_size), str(len(idx)),
                       duration(times[len(times) // 2]), ", ".join(roles))
     return table
 
@@ -152,7 +159,7 @@ def _facts(report: ReportData) -> Text:
         f"epoch-to-epoch noise {percent(fit.noise_rel)}).",
     ]
     lines += _energy_facts(report)
-    return Text("\n".join(lines))
+    return Text(plain("\n".join(lines)))
 
 
 def _real_run(report: ReportData) -> list:
@@ -168,11 +175,11 @@ def _real_run(report: ReportData) -> list:
         table.add_column("error")
     for row in comparisons(report):
         cells = (row.predicted, row.interval, row.verdict) if preflight else ()
-        table.add_row(row.label, row.actual, *cells)
+        _row(table, row.label, row.actual, *cells)
     progress = "; ".join(f"{label}: {value}" for label, value in progress_rows(report.actual))
     lines = [progress[0].upper() + progress[1:] + "."]
     lines += check_sentences(report) + forecast_sentences(report)
-    return [table, Text(""), Text("\n".join(lines))]
+    return [table, Text(""), Text(plain("\n".join(lines)))]
 
 
 def _plan_line(report: ReportData) -> Text:
@@ -212,8 +219,8 @@ def renderable(report: ReportData) -> Panel:
     if report.warnings:
         parts.append(Text(""))
         for warning in report.warnings:
-            parts.append(Text("! " + warning, style="bold yellow"))
-    return Panel(Group(*parts), title=_title(report), title_align="left")
+            parts.append(Text("! " + plain(warning), style="bold yellow"))
+    return Panel(Group(*parts), title=Text(plain(_title(report))), title_align="left")
 
 
 def render_text(report: ReportData, *, width: int = 120) -> str:

@@ -19,12 +19,14 @@ of a newer schema than this greenlove knows is refused with a clear error.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .._files import write_text_atomic
 from ..errors import SchemaError
 from ..measure.timing import EpochRecord
 from ..model import Interval
@@ -128,6 +130,7 @@ def _benchmark(bench: Measurements | None, fit: FitSummary | None) -> dict[str, 
         "confidence": bench.confidence,
         "timed_epochs": len(bench.epochs),
         "extras_s": dict(bench.extras_s),
+        "load": None if bench.load is None else dict(bench.load),
         "runs": _runs(bench),
         "fit": {
             "model": "epoch_s = intercept_s + per_batch_s * batches",
@@ -193,13 +196,9 @@ def report_to_dict(report: ReportData) -> dict[str, Any]:
 
 
 def save_report(report: ReportData, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the report's JSON to ``path`` atomically (never a half-written file; see _files)."""
     text = json.dumps(report_to_dict(report), indent=2, allow_nan=False)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    tmp.replace(path)  # never leave a half-written file where the user expects a result
-    return path
+    return write_text_atomic(path, text + "\n")
 
 
 def _records(runs: list[dict[str, Any]]) -> tuple[tuple[EpochRecord, ...], tuple[str, ...]]:
@@ -293,23 +292,55 @@ def report_from_dict(data: dict[str, Any], cls: type[R] = ReportData) -> R:  # t
             plan=_read_plan(data["plan"]),
             benchmark=None if bench is None else _read_benchmark(bench, data.get("measurement")),
             prediction=None if pred is None else _read_prediction(pred, bench["fit"]),
-            clouds=tuple(data.get("clouds", ())),
-            comparison=data.get("comparison", {}),
-            assumptions=data.get("assumptions", {}),
-            warnings=tuple(data.get("warnings", ())),
-            environment=data.get("environment", {}),
+            clouds=tuple(_list_of(data, "clouds", dict)),
+            comparison=_mapping(data, "comparison"),
+            assumptions={k: v for k, v in _mapping(data, "assumptions").items()
+                         if _is_entry(k, v)},
+            warnings=tuple(_list_of(data, "warnings", str)),
+            environment=_mapping(data, "environment"),
             created_at=str(data.get("created_at", "")),
             greenlove_version=str(data.get("greenlove_version", "")),
             extra={k: v for k, v in data.items() if k not in _KNOWN_TOP},
             **fields,
         )
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as error:
         raise SchemaError(f"malformed greenlove result (schema_version {version}): {error!r}") \
             from error
 
 
+def _mapping(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """A section that must be an object; absent or null reads as empty."""
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"`{key}` must be an object, not {type(value).__name__}")
+    return value
+
+
+def _list_of(data: dict[str, Any], key: str, kind: type) -> list[Any]:
+    """A section that must be a list of ``kind``; absent or null reads as empty."""
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, kind) for item in value):
+        raise ValueError(f"`{key}` must be a list of {kind.__name__}s, not "
+                         f"{type(value).__name__}")
+    return value
+
+
+def _is_entry(key: str, value: Any) -> bool:
+    if not isinstance(value, dict):
+        raise ValueError(f"`assumptions.{key}` must be an object, not {type(value).__name__}")
+    return True
+
+
 def _read_plan(plan: dict[str, Any]) -> RunPlan:
-    return RunPlan(**plan)
+    """Fields a newer greenlove added to ``plan`` are ignored (schema 1 adds, never renames)."""
+    if not isinstance(plan, dict):
+        raise ValueError(f"`plan` must be an object, not {type(plan).__name__}")
+    known = {f.name for f in dataclasses.fields(RunPlan)}
+    return RunPlan(**{k: v for k, v in plan.items() if k in known})
 
 
 def _read_benchmark(bench: dict[str, Any], measurement: dict[str, Any] | None) -> Measurements:
@@ -322,6 +353,7 @@ def _read_benchmark(bench: dict[str, Any], measurement: dict[str, Any] | None) -
         confidence=float(bench["confidence"]), epochs=records, roles=roles,
         energy=_read_measurement(measurement),
         extras_s={str(k): float(v) for k, v in bench.get("extras_s", {}).items()},
+        load=bench["load"] if isinstance(bench.get("load"), dict) else None,
     )
 
 
@@ -352,10 +384,17 @@ def _read_prediction(pred: dict[str, Any], fit: dict[str, Any]) -> Prediction:
 def load_report(path: str | Path, cls: type[R] = ReportData) -> R:  # type: ignore[assignment]
     """Read a report written by ``save_report`` (a ``cls``)."""
     path = Path(path)
+    if path.is_dir():
+        raise SchemaError(f"{path} is a folder, not a greenlove result file")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise SchemaError(f"{path} is not valid JSON: {error}") from error
+    except UnicodeDecodeError as error:
+        raise SchemaError(f"{path} is not a text file, so not a greenlove result ({error.reason} "
+                          f"at byte {error.start})") from error
+    except RecursionError as error:
+        raise SchemaError(f"{path} nests its JSON too deeply to be a greenlove result") from error
     if not isinstance(data, dict):
         raise SchemaError(f"{path} does not hold a greenlove result object")
     return report_from_dict(data, cls)
