@@ -123,10 +123,12 @@ def fake_clouds(**kwargs):
 
 
 def fake_instruments(clock):
-    """Instruments on the fake clock: no device sync, and sleeping advances the clock."""
+    """Instruments on the fake clock: no device sync, sleeping advances the clock, periodic
+    tracking work at epoch ends only, and the machine's load not read."""
     from greenlove.measure import Instruments
 
-    return Instruments(clock=clock, synchronize=lambda: None, sleep=clock.advance, background=False)
+    return Instruments(clock=clock, synchronize=lambda: None, sleep=clock.advance, background=False,
+                       cpu_snapshot=None)
 
 
 def estimate_on_fake_clock(clock, epoch, loader, **kwargs):

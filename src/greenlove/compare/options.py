@@ -14,7 +14,8 @@ from ..measure.workload_profile import FAMILIES, PRECISIONS
 class CloudOptions:
     """``estimate(..., clouds=CloudOptions(gpus=8, speedups={"H100 SXM": 9.5}))``.
 
-    ``providers``: only these (default: every provider in the table, Crusoe first).
+    ``providers``: only these, a name or a list of names (default: every provider in the
+    table, Crusoe first).
     ``gpus``: GPUs per instance to price (default 1; more with a stated scaling assumption).
     ``speedups``: speed-ups of ONE such GPU over your device that you measured, by GPU spec name
     (`greenlove gpus` lists the names; method "user-measured"); ``gpus`` > 1 scales them too.
@@ -47,4 +48,7 @@ class CloudOptions:
                 raise ValueError(f"clouds.speedups[{name!r}] must be a number > 0, got {value!r}")
         object.__setattr__(self, "speedups", dict(self.speedups))
         if self.providers is not None:
-            object.__setattr__(self, "providers", tuple(self.providers))
+            providers = (self.providers,) if isinstance(self.providers, str) else self.providers
+            if not all(isinstance(p, str) and p.strip() for p in providers):
+                raise TypeError(f"clouds.providers must be provider names, got {self.providers!r}")
+            object.__setattr__(self, "providers", tuple(providers))

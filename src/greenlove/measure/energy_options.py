@@ -13,6 +13,10 @@ DEFAULT_IDLE_S = 0.5
 """Idle baseline before the first epoch; at most IDLE_BUDGET_SHARE of a budget the user gives."""
 IDLE_BUDGET_SHARE = 0.1
 
+MIN_INTERVAL_S = 0.01
+"""The sampler's shortest interval: RAPL updates every ~1 ms and NVML power every 20-100 ms, so
+faster reading learns nothing and keeps a core busy."""
+
 
 @dataclass(frozen=True)
 class EnergyOptions:
@@ -30,11 +34,13 @@ class EnergyOptions:
     def __post_init__(self) -> None:
         for name in ("interval_s", "idle_s"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not math.isfinite(value):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(f"energy.{name} must be a number of seconds, got {value!r}")
-        if self.interval_s <= 0:
-            raise ValueError(f"energy.interval_s must be > 0 seconds, got {self.interval_s}")
+            if not math.isfinite(value):
+                raise ValueError(f"energy.{name} must be a finite number of seconds, got {value!r}")
+        if self.interval_s < MIN_INTERVAL_S:
+            raise ValueError(f"energy.interval_s must be at least {MIN_INTERVAL_S} s (a faster "
+                             f"sampler would busy a core), got {self.interval_s}")
         if self.idle_s < 0:
             raise ValueError(f"energy.idle_s must be >= 0 seconds, got {self.idle_s}")
         if self.meters is not None:

@@ -1,10 +1,12 @@
-"""A description of where the benchmark ran (read when a report is built, never at import)."""
+"""A description of where the benchmark ran (read when a report is built, never at import).
+
+Reports are made to be shared: nothing here names the user, their host or their folders (no
+executable path, no host name, no user name)."""
 
 from __future__ import annotations
 
 import os
 import platform
-import sys
 from typing import Any
 
 import torch
@@ -26,5 +28,4 @@ def describe_environment() -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "device": device,
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
-        "executable": sys.executable,
     }

@@ -27,8 +27,9 @@ DEFAULT_INTERVAL_S = 0.1
 """Fine enough for the sources' update rates (RAPL ~1 ms, NVML power ~20-100 ms, the energy
 counter continuous) and cheap: one read costs microseconds (see `greenlove overhead`)."""
 
-JOIN_TIMEOUT_S = 10.0
-"""How long stop() waits for a read in progress; the thread is a daemon either way."""
+READ_TIMEOUT_S = 2.0
+"""How long start() and stop() wait for the sampler's pass of readings (one pass takes
+microseconds to milliseconds); a meter still being read then is abandoned."""
 
 MAX_POINTS = 8192
 """Per meter; beyond it the series is thinned by half (about 14 minutes at 0.1 s per halving)."""
@@ -121,10 +122,18 @@ class _Series:
 class PowerSampler:
     """Reads ``meters`` every ``interval_s`` seconds on a daemon thread between start() and
     stop(); also usable as a context manager. ``clock`` must be the benchmark's clock so that
-    epoch edges and readings share one time axis."""
+    epoch edges and readings share one time axis.
+
+    Meters are read on the sampler's thread only, and never under the lock that guards the
+    series: a read that hangs (a wedged driver) cannot block the user's thread. start() waits
+    at most ``READ_TIMEOUT_S`` for the first pass, stop() as long for the last one; a meter
+    still being read then is abandoned (its series ends, saying so) and nothing is closed, since
+    closing a wedged driver may hang too.
+    """
 
     def __init__(self, meters: Sequence[Meter], *, interval_s: float = DEFAULT_INTERVAL_S,
-                 clock: Clock | None = None, max_points: int = MAX_POINTS) -> None:
+                 clock: Clock | None = None, max_points: int = MAX_POINTS,
+                 read_timeout_s: float = READ_TIMEOUT_S) -> None:
         if isinstance(interval_s, bool) or not isinstance(interval_s, (int, float)) \
                 or not math.isfinite(interval_s) or interval_s <= 0:
             raise ValueError(f"interval_s must be a number of seconds > 0, got {interval_s!r}")
@@ -133,61 +142,113 @@ class PowerSampler:
         self.interval_s = float(interval_s)
         self._clock = clock or default_clock()
         self._max_points = max_points
+        self._read_timeout_s = read_timeout_s
         self._series = [_Series(m) for m in meters]
         self._stop = threading.Event()
+        self._first_pass = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._reading: _Series | None = None   # the series whose meter is being read now
+        self._abandoned = False
         self._stopped = False
+        self._passes = 0
+        self._pass_done = threading.Condition()
 
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def abandoned(self) -> bool:
+        """True once a meter's read did not return in time (its series says which)."""
+        return self._abandoned
+
     def sample_once(self) -> None:
         """Read every live meter once (the thread's loop body; tests call it directly)."""
-        with self._lock:
-            for series in self._series:
-                if series.ended is not None:
-                    continue
-                before = self._clock()
+        for series in self._series:
+            if series.ended is not None or self._abandoned:
+                continue
+            self._reading = series
+            before = self._clock()
+            try:
+                reading = series.meter.read()
+                after = self._clock()
+            except Exception as error:  # any failure ends this series only
+                with self._lock:
+                    series.ended = f"{error}" or type(error).__name__
+                continue
+            finally:
+                self._reading = None
+            with self._lock:
+                if self._abandoned:
+                    return
                 try:
-                    reading = series.meter.read()
-                    after = self._clock()
                     series.add((before + after) / 2, reading.energy_j, reading.power_w)
-                except Exception as error:  # any failure ends this series only
+                except Exception as error:
                     series.ended = f"{error}" or type(error).__name__
                     continue
                 series.thin(self._max_points)
+        with self._pass_done:
+            self._passes += 1
+            self._pass_done.notify_all()
+
+    def wait_for_pass(self, timeout_s: float | None = None) -> bool:
+        """Wait (at most ``timeout_s``, default the read timeout) until the thread completes a
+        pass that starts after this call: a reading at "now" without reading on this thread."""
+        if self._thread is None or not self._thread.is_alive():
+            return False
+        timeout_s = self._read_timeout_s if timeout_s is None else timeout_s
+        with self._pass_done:
+            target = self._passes + 2    # the pass in progress may have started before the call
+            return self._pass_done.wait_for(lambda: self._passes >= target or self._abandoned,
+                                            timeout=timeout_s + 2 * self.interval_s) \
+                and not self._abandoned
 
     def _loop(self) -> None:
+        self.sample_once()
+        self._first_pass.set()
         while not self._stop.wait(self.interval_s):
             self.sample_once()
+        self.sample_once()   # the last reading, at stop()
 
     def start(self) -> PowerSampler:
         if self._thread is not None or self._stopped:
             raise RuntimeError("a PowerSampler starts once")
-        self.sample_once()
         self._thread = threading.Thread(target=self._loop, name="greenlove-power-sampler",
                                         daemon=True)
         self._thread.start()
+        if not self._first_pass.wait(self._read_timeout_s):
+            self._abandon()
         return self
 
+    def _abandon(self) -> None:
+        with self._lock:
+            self._abandoned = True
+            hung = self._reading
+            if hung is not None and hung.ended is None:
+                hung.ended = (f"a reading did not return within {self._read_timeout_s:g} s: "
+                              "the meter was abandoned (a hung driver?)")
+            for series in self._series:
+                if series.ended is None:
+                    series.ended = "no reading after another meter hung"
+        with self._pass_done:
+            self._pass_done.notify_all()
+
     def stop(self) -> None:
-        """Stop the thread, take a last reading, and release the meters (idempotent)."""
+        """Stop the thread after its last reading and release the meters (idempotent)."""
         if self._stopped:
             return
         self._stopped = True
         self._stop.set()
         if self._thread is not None:
-            # A meter read that hangs (a wedged driver) must not hang the user's program.
-            self._thread.join(timeout=JOIN_TIMEOUT_S)
-        try:
-            if self._thread is not None:
-                self.sample_once()
-        finally:
-            for series in self._series:
-                with contextlib.suppress(Exception):  # closing must not mask the real outcome
-                    series.meter.close()
+            self._thread.join(timeout=self._read_timeout_s)
+            if self._thread.is_alive() and not self._abandoned:
+                self._abandon()
+        if self._abandoned:
+            return   # closing a wedged driver may hang as well: the process exit releases it
+        for series in self._series:
+            with contextlib.suppress(Exception):  # closing must not mask the real outcome
+                series.meter.close()
 
     def traces(self) -> tuple[DeviceTrace, ...]:
         with self._lock:

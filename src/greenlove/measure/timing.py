@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from ..errors import BenchmarkError
+from .load import cpu_snapshot
 
 Clock = Callable[[], float]
 """A monotonic clock in seconds; ``time.perf_counter`` unless a test injects another."""
@@ -153,10 +154,12 @@ class Instruments:
     ``clock``: monotonic seconds; ``synchronize``: waits for queued device work at a timing
     edge; ``sleep``: waits that many seconds (the idle baseline); ``background``: a tracked run
     updates its forecast, progress and file on a thread once a second (False: only at epoch
-    ends and when asked, so that tests on a fake clock are deterministic).
+    ends and when asked, so that tests on a fake clock are deterministic); ``cpu_snapshot``:
+    the machine's CPU counters, for the load during the benchmark (None: not measured).
     """
 
     clock: Clock = time.perf_counter
     synchronize: Callable[[], None] = synchronize_devices
     sleep: Callable[[float], None] = time.sleep
     background: bool = True
+    cpu_snapshot: Callable[[], Any] | None = cpu_snapshot

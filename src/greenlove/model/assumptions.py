@@ -51,6 +51,13 @@ WARMUP_UNCERTAINTY = Assumption(
     0.5, "fraction (1 sd)", "greenlove assumption: a one-off warm-up is observed once")
 """A one-off warm-up is seen once; its repetition in the real run is taken as +-50% (1 sd)."""
 
+LOAD_CHANGE = Assumption(
+    0.5, "fraction of the busy share (1 sd)",
+    "greenlove assumption: when other processes (or the hypervisor's steal) took a share L of the "
+    "CPUs during the benchmark, the run's speed may change by L/2 (1 sd) if that load comes or "
+    "goes during the run")
+"""A busy machine measured for seconds may be idle (or busier) for the hours of the run."""
+
 EPOCH_TIME_MODEL = Assumption(
     "epoch_s = intercept_s + per_batch_s * batches", "s",
     "greenlove method (README, 'How it works')")
@@ -76,5 +83,6 @@ def time_assumptions(device_kind: str) -> dict[str, dict[str, Any]]:
         "drift_rel": drift_for(device_kind).to_dict(),
         "drift_per_noise": DRIFT_PER_NOISE_ASSUMPTION.to_dict(),
         "warmup_uncertainty_rel": WARMUP_UNCERTAINTY.to_dict(),
+        "load_change": LOAD_CHANGE.to_dict(),
         "epoch_time_model": EPOCH_TIME_MODEL.to_dict(),
     }

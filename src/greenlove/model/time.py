@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..measure.timing import EpochRecord
-from .assumptions import DRIFT_PER_NOISE, DRIFT_REL_CPU, WARMUP_UNCERTAINTY_REL
+from .assumptions import DRIFT_PER_NOISE, DRIFT_REL_CPU, LOAD_CHANGE, WARMUP_UNCERTAINTY_REL
 from .interval import Interval
 from .roles import ROLE_LOADER_START, ROLE_STEADY, ROLE_WARMUP, classify_roles, mark_outliers
 from .stats import (
@@ -262,3 +262,25 @@ def _short_epoch_warnings(steady: Sequence[EpochRecord]) -> list[str]:
         f"The sampled epochs took only {typical * 1e3:.1f} ms (median), too short to time "
         "reliably; give the benchmark a larger budget_s or sample_fraction for a tighter estimate."
     ]
+
+
+def widened_for_load(prediction: TimePrediction, load_share: float) -> TimePrediction:
+    """The prediction with the chance that the machine's load changes during the run: a
+    relative sd of ``LOAD_CHANGE * load_share`` on the run's epochs (not the warm-up), added in
+    quadrature to the interval's half-width (z, since it is assumed)."""
+    rel = LOAD_CHANGE.value * max(load_share, 0.0)
+    if rel <= 0:
+        return prediction
+    t, e = prediction.time_s, prediction.epoch_s
+    z = z_quantile(t.confidence)
+    run_s = max(t.point - prediction.warmup_s, 0.0)
+    extra = (z * rel * run_s) ** 2
+
+    def wider(interval: Interval, extra_sq: float, floor: float) -> Interval:
+        high = interval.point + math.sqrt((interval.high - interval.point) ** 2 + extra_sq)
+        low = interval.point - math.sqrt((interval.point - interval.low) ** 2 + extra_sq)
+        return Interval(interval.point, max(low, floor), high, interval.confidence)
+
+    parts = {**prediction.variance_parts_s2, "load": (rel * run_s) ** 2}
+    return replace(prediction, time_s=wider(t, extra, prediction.warmup_s),
+                   epoch_s=wider(e, (z * rel * e.point) ** 2, 0.0), variance_parts_s2=parts)

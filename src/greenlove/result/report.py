@@ -42,6 +42,7 @@ class Measurements:
     roles: tuple[str, ...]
     energy: EnergyMeasurement | None = None   # None: energy was not measured (energy=False)
     extras_s: Mapping[str, float] = field(default_factory=dict)  # untimed work, within wall_s
+    load: Mapping[str, Any] | None = None   # the rest of the machine meanwhile (None: not seen)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ its warnings); this module alone decides the order in which the user reads them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -14,13 +15,20 @@ from .._version import __version__
 from ..history import Calibration, calibration_for
 from ..measure import EpochRecord, training_device_kind
 from ..measure.environment import describe_environment
+from ..measure.load import MachineLoad
 from ..model import TimePrediction, time_assumptions
+from ..model.time import widened_for_load
+from ..render.format import duration
 from ..report import Report
 from ..result import FitSummary, Measurements, Prediction, RunPlan
 from ..sample import LoaderShape, Schedule
 from .compare import CompareRun
 from .energy import EnergyRun
 from .options import Settings
+from .restore import restore_warnings
+
+OVER_BUDGET_SAID = 0.01
+"""A budget overrun is said when it is at least this much (a rounding's worth is not news)."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,7 @@ class Outcome:
     wall_s: float
     interrupted: bool
     extras_s: dict[str, float]
+    load: MachineLoad | None = None     # the rest of the machine during the benchmark
 
 
 def _harness_warnings(outcome: Outcome, budget_s: float) -> tuple[list[str], list[str]]:
@@ -48,11 +57,14 @@ def _harness_warnings(outcome: Outcome, budget_s: float) -> tuple[list[str], lis
     if schedule.whole_epochs:
         then.append(f"The data set has only {outcome.shape.full_batches} batches per epoch, too "
                     "few to sample: whole epochs were timed instead.")
-    if schedule.over_budget or outcome.wall_s > 1.1 * budget_s:
+    over = outcome.wall_s / budget_s - 1 if budget_s > 0 else math.inf
+    if (schedule.over_budget and over > OVER_BUDGET_SAID) or over > 0.1:
         then.append(
-            f"The benchmark took {outcome.wall_s:.1f} s, more than its {budget_s:.1f} s budget: "
-            "that is the least it needs to time three sample sizes with this data."
+            f"The benchmark took {duration(outcome.wall_s)}, {over:.0%} more than its "
+            f"{duration(budget_s)} budget: that is the least it needs to time three sample "
+            "sizes with this data."
         )
+    then += restore_warnings(outcome.settings.restore)
     drawn_less = [r for r in records if r.batches_drawn < r.sample_batches]
     if drawn_less:
         r = drawn_less[0]
@@ -109,6 +121,9 @@ def assemble_report(outcome: Outcome, *, predict: Callable[..., TimePrediction],
     calibration, record_warnings = calibration_for(settings.history, device_kind)
     drift_rel = calibration.drift_rel
     prediction = _corrected(predict(records, drift_rel), calibration)
+    load = outcome.load
+    if load is not None and load.busy:
+        prediction = widened_for_load(prediction, load.other_share + load.steal_share)
     budget = schedule.budget
     budget_s = budget.value_s if budget.value_s is not None else outcome.wall_s
     leading, harness = _harness_warnings(outcome, budget_s)
@@ -116,6 +131,8 @@ def assemble_report(outcome: Outcome, *, predict: Callable[..., TimePrediction],
         records, prediction, full_batches=shape.full_batches, epochs=settings.epochs,
         confidence=settings.confidence, drift_rel=drift_rel)
     comparison = compare.comparison(prediction, energy_predicted)
+    if load is not None and load.busy:
+        leading.append(load.sentence())
     warnings = (*leading, *_history_warnings(calibration), *prediction.warnings, *harness,
                 *energy_warnings, *comparison.warnings, *record_warnings)
     return Report(
@@ -133,6 +150,7 @@ def assemble_report(outcome: Outcome, *, predict: Callable[..., TimePrediction],
             seed=settings.seed, warmup_epochs=settings.warmup_epochs,
             confidence=settings.confidence, epochs=outcome.records, roles=prediction.roles,
             energy=energy_measured, extras_s=dict(outcome.extras_s),
+            load=None if load is None else load.to_dict(),
         ),
         prediction=Prediction(
             time_s=prediction.time_s, epoch_s=prediction.epoch_s, warmup_s=prediction.warmup_s,

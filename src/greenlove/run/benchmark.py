@@ -7,14 +7,16 @@ iterator with the user's ``train_epoch``; users who keep their own loop iterate 
 from __future__ import annotations
 
 import math
+import warnings
 import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from torch.utils.data import DataLoader
 
-from ..errors import BenchmarkError
+from ..errors import BenchmarkError, GreenloveWarning
 from ..measure import BatchRecorder, EpochRecord, elapsed_s
+from ..measure.load import LoadWatch
 from ..model import TimePrediction, predict_time
 from ..report import Report
 from ..sample import LoaderSampler, SampledLoader, Schedule, shutdown_workers
@@ -22,7 +24,7 @@ from .assemble import Outcome, assemble_report
 from .compare import CompareRun
 from .energy import EnergyRun
 from .options import check_loader, check_options, check_train_epoch
-from .restore import UserState
+from .restore import UserState, restore_warnings
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -49,6 +51,8 @@ class Benchmark:
     def __init__(self, loader: DataLoader, **options: Unpack[Options]) -> None:
         self._loader = check_loader(loader)
         settings = self.settings = check_options(options)
+        for sentence in restore_warnings(settings.restore):
+            warnings.warn(sentence, GreenloveWarning, stacklevel=2)
         self._sampler = LoaderSampler(loader, seed=settings.seed,
                                       steps_per_epoch=settings.steps_per_epoch)
         self._schedule = Schedule(
@@ -60,6 +64,7 @@ class Benchmark:
         self._compare = CompareRun(settings.clouds, settings.site, clock=clock)
         self._energy = EnergyRun(settings.energy, settings.instruments)
         self._extras_s: dict[str, float] = {}   # untimed work beyond the epochs: idle baseline...
+        self._load = LoadWatch(settings.instruments.cpu_snapshot)
         self._records: list[EpochRecord] = []
         self._state = "new"          # new -> running -> finished | interrupted
         self._wall_s = math.nan
@@ -93,8 +98,11 @@ class Benchmark:
         loaders: dict[int, tuple[SampledLoader, int]] = {}   # batches -> (loader, items)
         served: dict[int, int] = {}
         completed = False
+        user_error: BaseException | None = None
         energy = self._energy
+        load = self._load
         try:
+            load.start()
             energy.start(start)
             progress.start()
             if energy.options is not None:
@@ -130,17 +138,24 @@ class Benchmark:
                                                   served.get(step.batches, 0), profiled))
                 served[step.batches] = served.get(step.batches, 0) + 1
             completed = True
+        except BaseException as error:
+            if not isinstance(error, GeneratorExit):   # the user's own error (or Ctrl-C)
+                user_error = error
+            raise
         finally:
             self._state = "finished" if completed else "interrupted"
             try:
+                load.stop()
                 self._compare.finish_profile()
                 energy.stop()
                 progress.stop()
                 for sampled, _ in loaders.values():
                     shutdown_workers(sampled)
             finally:
-                state.apply()
+                restore_error = state.apply_all()
                 self._wall_s = clock() - start
+                if restore_error is not None:
+                    _restore_failed(restore_error, user_error)
 
     def _record(self, batches: int, items: int, recorder: BatchRecorder, t0: float,
                 t1: float, start: float, loader_epoch: int, profiled: bool) -> EpochRecord:
@@ -182,8 +197,13 @@ class Benchmark:
     def __enter__(self) -> Benchmark:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        try:
+            self.close()
+        except Exception as restore_error:
+            if exc is None:
+                raise
+            _restore_failed(restore_error, exc)   # the user's error goes on, first
 
     # -- result ------------------------------------------------------------------------------
     def report(self) -> Report:
@@ -193,15 +213,33 @@ class Benchmark:
         if self._state == "new":
             raise BenchmarkError("iterate the Benchmark (one timed epoch per loader) before report()")
         if self._state == "running":
-            raise BenchmarkError("the benchmark is still running: finish the loop before report()")
+            # The loop was left with the iterator still held: end it now (restoring the
+            # user's state and stopping the sampler) and report what was timed.
+            self.close()
+            if self._state == "running":
+                raise BenchmarkError("the benchmark is still running: finish the loop, or call "
+                                     "bench.close(), before report()")
         if not self._records:
             raise BenchmarkError("the benchmark was stopped before any epoch was timed")
         self._report = assemble_report(Outcome(
             settings=self.settings, shape=self._sampler.shape, schedule=self._schedule,
             records=tuple(self._records), wall_s=self._wall_s,
             interrupted=self._state == "interrupted", extras_s=dict(self._extras_s),
+            load=self._load.load(),
         ), predict=self._predict, energy=self._energy, compare=self._compare)
         return self._report
+
+
+def _restore_failed(restore_error: Exception, user_error: BaseException | None) -> None:
+    """A failed restore: raised when the loop itself went well; beside the user's own error
+    (which comes first) otherwise, as a note on it and a warning."""
+    if user_error is None:
+        raise restore_error
+    message = (f"greenlove could not put your state back after the benchmark "
+               f"({type(restore_error).__name__}: {restore_error}); the error above is yours")
+    if hasattr(user_error, "add_note"):
+        user_error.add_note(message)
+    warnings.warn(message, GreenloveWarning, stacklevel=3)
 
 
 def estimate(train_epoch: Callable[[DataLoader], Any], loader: DataLoader,
@@ -219,6 +257,11 @@ def estimate(train_epoch: Callable[[DataLoader], Any], loader: DataLoader,
     try:
         for sample_loader in iteration:
             train_epoch(sample_loader)
-    finally:
-        iteration.close()  # restores the user's state on any exit, exceptions included
+    except BaseException as error:
+        try:
+            iteration.close()  # restores the user's state on any exit, exceptions included
+        except Exception as restore_error:
+            _restore_failed(restore_error, error)
+        raise
+    iteration.close()
     return bench.report()

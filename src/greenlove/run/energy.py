@@ -31,6 +31,7 @@ class EnergyRun:
 
     def __init__(self, options: EnergyOptions | None, instruments: Instruments) -> None:
         self.options, self._clock, self._sleep = options, instruments.clock, instruments.sleep
+        self._background = instruments.background
         self._sampler: PowerSampler | None = None
         self._meters: tuple[Meter, ...] = ()
         self._fallbacks: tuple[str, ...] = ()
@@ -63,10 +64,16 @@ class EnergyRun:
             return 0.0
         t0 = self._clock()
         self._sleep(idle_s)
-        self._sampler.sample_once()
-        t1 = self._clock()
+        if self._background:
+            t1 = self._clock()
+            # A reading after the window's end, taken by the sampler's thread: a meter read
+            # that hangs must never hold up the user's thread.
+            self._sampler.wait_for_pass()
+        else:
+            self._sampler.sample_once()   # tests on a fake clock: the reading at exactly t1
+            t1 = self._clock()
         self.idle_window_s = (t0 - self._origin_s, t1 - self._origin_s)
-        return t1 - t0
+        return self._clock() - t0
 
     def stop(self) -> None:
         """Stop the thread and keep the traces (idempotent; safe on any exit path)."""

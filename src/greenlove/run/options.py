@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -101,7 +102,7 @@ def check_options(options: Mapping[str, Any]) -> Settings:
         warmup_epochs=check_warmup_epochs(options.get("warmup_epochs", "auto")),
         confidence=check_confidence(options.get("confidence", 0.95)),
         seed=check_seed(options.get("seed", 0)),
-        progress=make_progress(options.get("progress", True)),
+        progress=check_progress(options.get("progress", True)),
         steps_per_epoch=check_steps_per_epoch(options.get("steps_per_epoch")),
         energy=check_switch(options.get("energy"), EnergyOptions, "energy"),
         site=check_site(options.get("site")),
@@ -111,12 +112,20 @@ def check_options(options: Mapping[str, Any]) -> Settings:
     )
 
 
+def _integer(value: Any) -> int | None:
+    """``value`` as an int when it is an integer (numpy's included, never a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        return None
+    return int(value)
+
+
 def check_epochs(epochs: Any) -> int:
-    if isinstance(epochs, bool) or not isinstance(epochs, int):
+    value = _integer(epochs)
+    if value is None:
         raise TypeError(f"epochs must be an int >= 1, got {epochs!r}")
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
-    return epochs
+    if value < 1:
+        raise ValueError(f"epochs must be >= 1, got {value}")
+    return value
 
 
 def check_budget_s(budget_s: Any) -> float | None:
@@ -142,11 +151,12 @@ def check_sample_fraction(sample_fraction: Any) -> float | None:
 def check_warmup_epochs(warmup_epochs: Any) -> int | str:
     if warmup_epochs == "auto" and isinstance(warmup_epochs, str):
         return "auto"
-    if isinstance(warmup_epochs, bool) or not isinstance(warmup_epochs, int):
+    value = _integer(warmup_epochs)
+    if value is None:
         raise TypeError(f'warmup_epochs must be "auto" or an int >= 0, got {warmup_epochs!r}')
-    if warmup_epochs < 0:
-        raise ValueError(f"warmup_epochs must be >= 0, got {warmup_epochs}")
-    return warmup_epochs
+    if value < 0:
+        raise ValueError(f"warmup_epochs must be >= 0, got {value}")
+    return value
 
 
 def check_confidence(confidence: Any) -> float:
@@ -157,20 +167,39 @@ def check_confidence(confidence: Any) -> float:
     return float(confidence)
 
 
+SEED_LIMIT = 2**48
+"""Seeds are derived from the user's (seed * 7919 + size), which must stay in torch's range."""
+
+
 def check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    value = _integer(seed)
+    if value is None:
         raise TypeError(f"seed must be an int, got {seed!r}")
-    return seed
+    if not -SEED_LIMIT < value < SEED_LIMIT:
+        raise ValueError(f"seed must be between -2**48 and 2**48 (exclusive), got {value}")
+    return value
 
 
 def check_steps_per_epoch(steps_per_epoch: Any) -> int | None:
     if steps_per_epoch is None:
         return None
-    if isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int):
+    value = _integer(steps_per_epoch)
+    if value is None:
         raise TypeError(f"steps_per_epoch must be an int >= 1 or None, got {steps_per_epoch!r}")
-    if steps_per_epoch < 1:
-        raise ValueError(f"steps_per_epoch must be >= 1, got {steps_per_epoch}")
-    return steps_per_epoch
+    if value < 1:
+        raise ValueError(f"steps_per_epoch must be >= 1, got {value}")
+    return value
+
+
+def check_progress(progress: Any) -> ProgressDisplay:
+    """``progress``: True (a rich bar on stderr), False or None (none), or a display of your
+    own (an object with start(), update(elapsed_s, budget_s, what) and stop())."""
+    if progress is None or isinstance(progress, bool):
+        return make_progress(bool(progress))
+    if all(callable(getattr(progress, m, None)) for m in ("start", "update", "stop")):
+        return progress
+    raise TypeError(f"progress must be True, False or a display with start(), update() and "
+                    f"stop(), got {progress!r}")
 
 
 def check_site(site: Any) -> Site | None:

@@ -115,7 +115,13 @@ class UserState:
 
     def apply(self) -> None:
         """Put everything back; runs every step even if one fails, then re-raises the first."""
-        first_error: BaseException | None = None
+        error = self.apply_all()
+        if error is not None:
+            raise error
+
+    def apply_all(self) -> Exception | None:
+        """Put everything back, every step even if one fails; returns the first failure."""
+        first_error: Exception | None = None
         steps = [lambda o=o, s=s: o.load_state_dict(s) for o, s in self.objects]
         steps += [extra.apply for extra in self.extras]
         steps += [lambda g=g, s=s: g.set_state(s) for g, s in self.generators]
@@ -125,5 +131,18 @@ class UserState:
                 step()
             except Exception as error:  # keep restoring the rest
                 first_error = first_error or error
-        if first_error is not None:
-            raise first_error
+        return first_error
+
+
+def restore_warnings(restore: tuple[Any, ...]) -> list[str]:
+    """What the benchmark will change and not put back, given the ``restore`` objects."""
+    if not restore:
+        return ["restore was not given, so the benchmark's training stays in your model and "
+                "optimizer (weights, optimizer steps, schedulers); pass restore=(model, "
+                "optimizer, ...) to have them put back."]
+    if any(isinstance(o, torch.nn.Module) for o in restore) \
+            and not any(isinstance(o, torch.optim.Optimizer) for o in restore):
+        return ["restore holds a model but no optimizer: the model is put back, but an "
+                "optimizer the epoch steps is left advanced (its moments and step count); add "
+                "it to restore=(model, optimizer)."]
+    return []

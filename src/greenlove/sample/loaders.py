@@ -129,6 +129,12 @@ class LoaderSampler:
         else:
             kind = "map"
         full = steps_per_epoch if steps_per_epoch is not None else len(loader)
+        if steps_per_epoch is not None and steps_per_epoch > len(loader):
+            raise ValueError(
+                f"steps_per_epoch={steps_per_epoch} is more than the {len(loader)} batches the "
+                "loader has per epoch; leave it out for a loader with a length, or pass the "
+                "steps your epoch really takes"
+            )
         if full == 0:
             raise ValueError(
                 "loader yields no batch per epoch (drop_last=True with fewer items than "
