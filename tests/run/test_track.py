@@ -267,3 +267,18 @@ def test_a_failing_meter_never_breaks_the_training(clock):
         with start(clock, epochs=2, energy=energy) as run:
             train(run, clock, loader, 2)
     assert run.result.actual.completed and run.result.actual.energy_kwh is None
+
+
+def test_the_run_is_costed_with_the_pre_flight_s_site(clock):
+    loader = make_loader(1000, 10)
+    epoch = PerBatchEpoch(clock, per_batch_s=0.01, after_loop_s=0.2)
+    site = greenlove.Site(zone="DE", usd_per_kwh=1.0, g_co2_per_kwh=500.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GreenloveWarning)
+        report = estimate_on_fake_clock(clock, epoch, loader, epochs=2, history=False, site=site)
+        with start(clock, report) as run:
+            train(run, clock, loader, 2)
+    a = run.result.actual
+    assert a.cost_usd == pytest.approx(a.energy_kwh * 1.0)
+    pue = report.assumptions["site_pue"]["value"]
+    assert a.co2_kg == pytest.approx(a.energy_kwh * 0.5 * pue)

@@ -76,10 +76,12 @@ class StepLog:
         self.epoch_steps = 0
         self.epoch_first_step_s: float | None = None
         self.last_step_s: float | None = None
+        self.provisional = False    # the last epoch was closed by its loop's end, not by the user
 
     def step(self, n: int = 1) -> None:
         """``n`` steps ended (or their batches were delivered) now: the hot path."""
         now = self._clock()
+        self.provisional = False    # a new epoch's step: the last one's end stands
         self.steps += n
         self.epoch_steps += n
         self.last_step_s = now
@@ -92,14 +94,19 @@ class StepLog:
                 self.marks = self.marks[::2]
                 self.stride *= 2
 
-    def end_epoch(self) -> EpochMark | None:
+    def end_epoch(self, *, provisional: bool = False) -> EpochMark | None:
         """Close the current epoch now. With no step since the last boundary, that boundary
         moves to now instead (work after a watched loop, such as validation, joins its epoch);
-        returns the epoch closed or extended, or None before any epoch."""
+        returns the epoch closed or extended, or None before any epoch.
+
+        ``provisional``: the end of a watched loop, which the user's ``epoch_end()`` may still
+        move; until it does (or the next epoch's first step comes), a snapshot shows that epoch
+        as still going, in the work after its loop."""
         now = self._clock()
         if self.epoch_steps == 0:
             if not self.epochs:
                 return None
+            self.provisional = self.provisional and provisional
             last = self.epochs[-1]
             moved = EpochMark(last.index, last.start_s, now, last.steps, last.first_step_s,
                               last.last_step_s)
@@ -108,17 +115,29 @@ class StepLog:
             return moved
         mark = EpochMark(len(self.epochs), self.epoch_start_s, now, self.epoch_steps,
                          self.epoch_first_step_s, self.last_step_s)
+        self.provisional = provisional
         self.epochs.append(mark)
         self.epoch_start_s = now
         self.epoch_steps = 0
         self.epoch_first_step_s = None
         return mark
 
-    def snapshot(self) -> StepSnapshot:
+    def snapshot(self, *, final: bool = False) -> StepSnapshot:
+        """The log now. An epoch closed provisionally is shown as the epoch in progress (in the
+        work after its loop) unless ``final`` (the run has ended: it stands)."""
         marks = self.marks   # one reference: the training thread may replace the list
+        epochs = tuple(self.epochs)
+        if self.provisional and epochs and not final and self.epoch_steps == 0:
+            last = epochs[-1]
+            return StepSnapshot(
+                now_s=self._clock(), start_s=self.start_s, steps=self.steps, epochs=epochs[:-1],
+                epoch_start_s=last.start_s, epoch_steps=last.steps,
+                epoch_first_step_s=last.first_step_s, last_step_s=last.last_step_s,
+                marks=tuple(marks),
+            )
         return StepSnapshot(
             now_s=self._clock(), start_s=self.start_s, steps=self.steps,
-            epochs=tuple(self.epochs), epoch_start_s=self.epoch_start_s,
+            epochs=epochs, epoch_start_s=self.epoch_start_s,
             epoch_steps=self.epoch_steps, epoch_first_step_s=self.epoch_first_step_s,
             last_step_s=self.last_step_s, marks=tuple(marks),
         )

@@ -17,11 +17,12 @@ The model (README, "Track the real run"):
 * what is left: ``remaining = R_r * r + R_x * x`` (the epoch in progress owes only the part
   after its loop). Its sd: the two estimates' sds added (``R_r * sd_r + R_x * sd_x``: one
   machine speed drives both, so their errors are not taken as independent), and, in quadrature,
-  the speed's wander over the rest of the run: ``wander_rel`` of the remaining time, 1 sd, from
-  the block-to-block spread of the run's speed, shrunk toward ``drift_rel`` counted as
-  ``WANDER_PSEUDO_BLOCKS`` pseudo-blocks, and counted to the extent that the forecast rests on
-  the run's own speed (times ``1 - prior_weight``: before any step the forecast is the
-  pre-flight's, with the pre-flight's interval). The interval is ``point +- z * sd``.
+  the speed's wander over the rest of the run: ``wander_rel`` of the remaining time, 1 sd: the
+  drift term (the machine's record, else the default), or the spread between the run's blocks
+  where wider, counted to the extent that the forecast rests on the run's own speed (times
+  ``1 - prior_weight``: before any step the forecast is the pre-flight's, with the pre-flight's
+  interval). The interval is ``point +- z * sd``: it narrows as the run nears its end, and as
+  the machine's record narrows the drift term.
 * energy: joules so far plus the recent mean power times the remaining time (interval from the
   time's interval and the power's block-to-block spread).
 """
@@ -44,9 +45,6 @@ BLOCKS = 10
 
 MIN_BLOCK_STEPS = 3
 """A block holds at least this many step intervals."""
-
-WANDER_PSEUDO_BLOCKS = 2
-"""The drift assumption counts as this many blocks in the speed-wander estimate."""
 
 
 @dataclass(frozen=True)
@@ -188,13 +186,15 @@ def _combine(live: float, live_var: float | None, prior: float | None,
 
 
 def wander(spread_rel: float | None, blocks: int, drift_rel: float) -> float:
-    """The speed's wander over the rest of the run (1 sd, relative): the block spread shrunk
-    toward ``drift_rel`` counted as WANDER_PSEUDO_BLOCKS blocks."""
+    """How far the speed of the rest of the run may sit from the speed seen so far (1 sd,
+    relative): the machine's drift term (its own record's, where the history has one), or the
+    spread between the run's blocks where that is wider. Never less than the drift: blocks of
+    seconds do not show the slow waves of a shared machine, which move a run's speed by as much
+    as they move a benchmark's (on this project's VMs, the second half of a run was up to 15%
+    off its first)."""
     if spread_rel is None or blocks < 2:
         return drift_rel
-    dof = blocks - 1
-    return math.sqrt((WANDER_PSEUDO_BLOCKS * drift_rel**2 + dof * spread_rel**2)
-                     / (WANDER_PSEUDO_BLOCKS + dof))
+    return max(drift_rel, spread_rel)
 
 
 def forecast_run(snapshot: StepSnapshot, *, epochs: int, steps_per_epoch: int | None,

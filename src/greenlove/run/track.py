@@ -129,7 +129,7 @@ class Run:
         for batch in iterable:
             step()
             yield batch
-        self.epoch_end()
+        self._end_epoch(provisional=True)
 
     def step_end(self, n: int = 1) -> None:
         """``n`` training steps ended now (for loops that do not iterate a watched loader)."""
@@ -145,7 +145,11 @@ class Run:
         if self._log is None or self._state != "running":
             self._warn_once("ended", "epoch_end() after the run ended is ignored.")
             return
-        mark = self._log.end_epoch()
+        self._end_epoch(provisional=False)
+
+    def _end_epoch(self, *, provisional: bool) -> None:
+        assert self._log is not None
+        mark = self._log.end_epoch(provisional=provisional)
         if mark is not None and self._steps_per_epoch is None and mark.index == 0:
             self._steps_per_epoch = mark.steps
         self._guarded(self._update, at_epoch_end=True)
@@ -223,10 +227,10 @@ class Run:
                 self._state = "ended"
                 return
             self._guarded(self._metered.stop)
-            final = self._guarded(self._compute)
+            final = self._guarded(self._compute, final=True)
             self._state = "ended"
             self._guarded(self._line.stop)
-            snapshot = self._log.snapshot()
+            snapshot = self._log.snapshot(final=True)
             epochs_done = len(snapshot.epochs)
             completed = epochs_done >= self._plan.epochs
             if reason is None:
@@ -283,9 +287,9 @@ class Run:
             self._steps_per_epoch = length
             self._warn_once("mismatch", self._mismatch)
 
-    def _compute(self) -> Forecast:
+    def _compute(self, *, final: bool = False) -> Forecast:
         assert self._log is not None
-        snapshot = self._log.snapshot()
+        snapshot = self._log.snapshot(final=final)
         energy_j, power_w = self._metered.energy_so_far(snapshot.start_s, snapshot.now_s)
         plan = self._plan
         return forecast_run(
@@ -312,7 +316,7 @@ class Run:
 
     def _save_partial(self) -> None:
         assert self._log is not None
-        end = RunEnd(snapshot=self._log.snapshot(), end_s=self._clock(), completed=False,
+        end = RunEnd(snapshot=self._log.snapshot(final=True), end_s=self._clock(), completed=False,
                      stop_reason="running", steps_per_epoch=self._steps_per_epoch,
                      started_at=self._started_at, mismatch=self._mismatch)
         partial = build_result(self._plan, end, self._metered, tuple(self._forecasts),

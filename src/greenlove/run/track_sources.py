@@ -52,19 +52,18 @@ class MeteredRun:
                                          clock=self._clock).start()
 
     def _settle_site(self) -> None:
-        given = self._report_assumptions
+        given = {k[len("site_"):]: v for k, v in self._report_assumptions.items()
+                 if k.startswith("site_") and isinstance(v, Mapping)}
         if self._site is None and "carbon_intensity" in given and "pue" in given:
             # The pre-flight's figures, so that predicted and actual use the same ones.
-            self.assumptions = {k: dict(given[k]) for k in
-                                ("zone", "electricity_price", "pue", "carbon_intensity")
-                                if k in given}
+            self.assumptions = {f"site_{k}": dict(v) for k, v in given.items()}
             price = given.get("electricity_price", {}).get("value")
             self.usd_per_kwh = None if price is None else float(price)
             self.kg_co2_per_kwh = (float(given["carbon_intensity"]["value"])
                                    * float(given["pue"]["value"]) / 1000.0)
             return
         resolved = resolve_site(self._site)
-        self.assumptions = resolved.assumptions()
+        self.assumptions = {f"site_{k}": v for k, v in resolved.assumptions().items()}
         self.usd_per_kwh = resolved.usd_per_kwh
         self.kg_co2_per_kwh = resolved.g_co2_per_kwh * resolved.pue / 1000.0
         self.notes = (*self.notes, *resolved.warnings)
