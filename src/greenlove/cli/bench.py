@@ -1,0 +1,127 @@
+"""The commands that measure greenlove itself: validate, validate --speedup, overhead."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rich.console import Console
+
+
+def overhead_command(args: argparse.Namespace, console: Console) -> int:
+    from ..measure.power_sampler import DEFAULT_INTERVAL_S
+    from ..validate.overhead import measure_overhead
+
+    if args.track:
+        return _track_overhead(args, console)
+    interval = args.interval or DEFAULT_INTERVAL_S
+    console.print(f"greenlove overhead: {args.pairs} ABBA block pairs of {args.steps} training "
+                  f"steps, sampler interval {interval * 1e3:.0f} ms")
+    result = measure_overhead(pairs=args.pairs, steps_per_block=args.steps, interval_s=interval)
+    for meter in result.meters:
+        console.print(f"  meter: {meter}")
+    low, high = result.ratio_iqr
+    ci_low, ci_high = result.ratio_ci()
+    console.print(f"  step time, sampler off: {result.step_off_s * 1e3:.3f} ms (median of blocks)")
+    console.print(f"  step time, sampler on:  {result.step_on_s * 1e3:.3f} ms")
+    console.print(f"  on/off ratio: {result.ratio:.4f} (median of {len(result.ratios)} pairs; "
+                  f"IQR {low:.4f} - {high:.4f}) = {result.ratio - 1:+.2%} step time")
+    console.print(f"  95% interval of the median ratio: {ci_low:.4f} - {ci_high:.4f}")
+    console.print(f"  one reading of every meter: {result.read_s * 1e6:.0f} us, i.e. the sampler "
+                  f"thread is busy {result.duty:.3%} of the time at this interval")
+    return 0
+
+
+def _track_overhead(args: argparse.Namespace, console: Console) -> int:
+    from ..validate.table import overhead_lines
+    from ..validate.track_overhead import measure_track_overhead
+
+    console.print(f"greenlove overhead --track: {args.pairs} ABBA block pairs of {args.steps} "
+                  "training steps, a plain loop vs run.watch inside track() (energy off)",
+                  soft_wrap=True)
+    result = measure_track_overhead(pairs=args.pairs, steps_per_block=args.steps)
+    console.print(f"  step time, plain loop: {result.step_off_s * 1e3:.3f} ms (median of blocks)")
+    console.print(f"  step time, tracked:    {result.step_on_s * 1e3:.3f} ms")
+    for line in overhead_lines(result):
+        console.print("  " + line, markup=False, soft_wrap=True)
+    return 0
+
+
+def _speedup_check(console: Console) -> int:
+    from ..data.tables import load_gpus, load_throughput
+    from ..validate.speedup_accuracy import leave_one_out, summarise
+
+    rows = leave_one_out(load_gpus(), load_throughput())
+    summary = summarise(rows)
+    console.print(f"greenlove validate --speedup: {len(rows)} published GPU-pair ratios "
+                  "(Lambda Labs PyTorch training benchmarks), each left out in turn")
+    console.print(f"  {summary.compared_rows} of them predictable by both methods from specs alone, "
+                  f"over {summary.tasks} task/precision groups and {summary.pairs} GPU pairs")
+    for label, method in (("(c) roofline, task intensity fitted on the other pairs",
+                           summary.roofline),
+                          ("(d) 0.7 x TFLOPS ratio + 0.3 x bandwidth ratio", summary.baseline)):
+        console.print(f"  {label}: median |error| {method.median_abs_error:.1%}, worst "
+                      f"{method.worst_abs_error:.1%} ({method.worst_case})")
+    return 0
+
+
+def validate_command(args: argparse.Namespace, console: Console) -> int:
+    from ..render.format import number
+    from ..validate.accuracy import run_accuracy, summarise
+    from ..validate.calibration import validate_folders
+    from ..validate.table import (
+        markdown,
+        overhead_lines,
+        rich_table,
+        rich_tracking_table,
+        summary_lines,
+    )
+
+    if args.speedup:
+        return _speedup_check(console)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=170)  # the table is wide; logs do not wrap
+    scale = "tiny" if args.tiny else "quick" if args.quick else "full"
+    repeat = args.repeat or (2 if scale == "full" else 1)
+    folders = validate_folders(args.history_folder)
+    passes = "pass 1 (default drift), then pass 2 (drift from the other workloads)" \
+        if repeat >= 2 else "one pass (default drift)"
+    console.print(f"greenlove validate: scale {scale}, {repeat} tracked full run(s) per workload, "
+                  f"{passes}", markup=False, soft_wrap=True)
+    console.print(f"  validate's own history: {folders.root} (not your greenlove history)",
+                  markup=False, soft_wrap=True)
+
+    def on_row(row, stage: int) -> None:
+        if stage == 1:
+            live = row.live_at(0.10)
+            console.print(f"  pass 1 {row.workload:<12} predicted {number(row.predicted_s):>7} s"
+                          f"   actual {number(row.actual_s):>7} s   error {row.error:+.1%}   "
+                          f"covered {'yes' if row.covered else 'NO'}   live at 10% "
+                          + ("—" if live is None else f"{live.error:+.1%}"), markup=False)
+        elif row.pass2 is not None:
+            p2 = row.pass2
+            console.print(f"  pass 2 {row.workload:<12} predicted {number(p2.predicted_s):>7} s"
+                          f"   actual {number(p2.actual_s):>7} s   error {p2.error:+.1%}   "
+                          f"covered {'yes' if p2.covered else 'NO'}   drift "
+                          f"{(p2.drift_rel or 0):.1%} ({p2.drift_method})", markup=False)
+
+    rows = run_accuracy(args.workloads, scale=scale, repeat=repeat, folders=folders,
+                        on_row=on_row)
+    summary = summarise(rows)
+    overhead = None
+    if not args.no_overhead:
+        from ..validate.track_overhead import measure_track_overhead
+
+        overhead = measure_track_overhead(pairs=40, steps_per_block=100)
+    console.print(rich_table(rows))
+    console.print(rich_tracking_table(rows))
+    lines = summary_lines(summary) + ([] if overhead is None else overhead_lines(overhead))
+    for line in lines:
+        console.print(line, markup=False, soft_wrap=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(markdown(rows, summary, overhead) + "\n")
+    return 0

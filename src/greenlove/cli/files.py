@@ -1,0 +1,71 @@
+"""The commands that make, show and render a report: demo, show, report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from ..errors import GreenloveError, SchemaError
+
+
+def demo_command(args: argparse.Namespace, console: Console) -> int:
+    from ..demo import build_demo
+    from ..run import estimate
+
+    run = build_demo(copies=args.copies, epochs=args.epochs)
+    console.print(f"greenlove demo: a CNN on {len(run.loader.dataset)} digit images, "
+                  f"{run.epochs} epochs; benchmarking on a sample ...")
+    report = estimate(run.train_epoch, run.loader, epochs=run.epochs,
+                      restore=(run.model, run.optimizer), budget_s=args.budget,
+                      progress=not args.no_progress)
+    from ..render import renderable
+
+    console.print(renderable(report))
+    path = report.save(args.out / "greenlove.json")
+    html = report.save_html(args.out / "report.html")
+    console.print(f"wrote {path} and {html}")
+    _maybe_open(args, html)
+    return 0
+
+
+def _maybe_open(args: argparse.Namespace, path: Path) -> None:
+    if getattr(args, "open", False):  # only on request: greenlove never opens a browser by itself
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
+
+
+def report_command(args: argparse.Namespace, console: Console) -> int:
+    from ..report import load as load_report
+
+    output = args.output or args.file.with_suffix(".html")
+    if output.resolve() == args.file.resolve():
+        raise GreenloveError(f"the page would overwrite its input {args.file}; name another "
+                             "output with -o")
+    report = load_report(args.file)
+    path = _rendered(args.file, lambda: report.save_html(output))
+    console.print(f"wrote {path}", markup=False)
+    _maybe_open(args, path)
+    return 0
+
+
+def show_command(args: argparse.Namespace, console: Console) -> int:
+    from ..render import renderable
+    from ..report import load as load_report
+
+    report = load_report(args.file)
+    console.print(_rendered(args.file, lambda: renderable(report)))
+    return 0
+
+
+def _rendered(source: Path, render: Any) -> Any:
+    """``render()``; a section of a loaded file that the renderers cannot read is the file's
+    fault and is said as such (the loader checked the sections' shapes, not every field)."""
+    try:
+        return render()
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        raise SchemaError(f"{source} holds a section greenlove cannot show ({error!r})") \
+            from error
