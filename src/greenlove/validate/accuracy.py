@@ -23,9 +23,9 @@ from ..run import estimate
 from .calibration import (
     CalibrationSummary,
     Pass2,
+    PredictedVsActual,
     ValidateFolders,
     drift_used,
-    half_width,
     pass_figures,
     second_pass,
     validate_folders,
@@ -36,7 +36,7 @@ from .workloads import WORKLOADS, Workload, get_workload
 
 
 @dataclass(frozen=True)
-class AccuracyRow:
+class AccuracyRow(PredictedVsActual):
     """One workload's prediction against its measured full run (seconds)."""
 
     workload: str
@@ -80,19 +80,6 @@ class AccuracyRow:
         if self.predicted_kwh is None or self.actual_kwh is None:
             return None
         return self.low_kwh <= self.actual_kwh <= self.high_kwh
-
-    @property
-    def error(self) -> float:
-        return self.predicted_s / self.actual_s - 1
-
-    @property
-    def covered(self) -> bool:
-        return self.low_s <= self.actual_s <= self.high_s
-
-    @property
-    def half_width(self) -> float:
-        """Pass 1's interval half-width relative to its point."""
-        return half_width(self.predicted_s, self.low_s, self.high_s)
 
     @property
     def share(self) -> float:

@@ -107,19 +107,14 @@ def half_width(point: float, low: float, high: float) -> float:
     return (high - low) / 2 / point
 
 
-@dataclass(frozen=True)
-class Pass2:
-    """A workload's second prediction (leave-one-out drift) against its second full run (s)."""
+class PredictedVsActual:
+    """A prediction's point and interval against the run it predicted (seconds): the rows of
+    both passes derive their error, coverage and half-width here."""
 
     predicted_s: float
     low_s: float
     high_s: float
     actual_s: float
-    drift_rel: float | None      # the drift term the prediction used (1 sd, relative)
-    drift_source: str
-    drift_method: str            # "history" or "default"
-    bias_rel: float              # the bias correction applied (0: none)
-    history_runs: int            # other workloads' pass-1 lines it was given
 
     @property
     def error(self) -> float:
@@ -131,7 +126,23 @@ class Pass2:
 
     @property
     def half_width(self) -> float:
+        """The interval's half-width relative to its point."""
         return half_width(self.predicted_s, self.low_s, self.high_s)
+
+
+@dataclass(frozen=True)
+class Pass2(PredictedVsActual):
+    """A workload's second prediction (leave-one-out drift) against its second full run (s)."""
+
+    predicted_s: float
+    low_s: float
+    high_s: float
+    actual_s: float
+    drift_rel: float | None      # the drift term the prediction used (1 sd, relative)
+    drift_source: str
+    drift_method: str            # "history" or "default"
+    bias_rel: float              # the bias correction applied (0: none)
+    history_runs: int            # other workloads' pass-1 lines it was given
 
     def to_dict(self) -> dict[str, Any]:
         return {"predicted_s": self.predicted_s, "low_s": self.low_s, "high_s": self.high_s,
