@@ -205,3 +205,27 @@ def test_a_hanging_meter_read_never_hangs_the_users_thread():
     assert sampler.abandoned and "abandoned" in trace.ended
     assert sampler.wait_for_pass(0.05) is False
     release.set()
+
+
+def test_meter_discovery_that_never_returns_does_not_hang_the_users_thread():
+    import threading
+
+    from greenlove.measure.devices.discover import Discovery, discover_meters_bounded
+
+    release = threading.Event()
+
+    def wedged() -> Discovery:
+        release.wait(60)
+        return Discovery(meters=(), fallbacks=())
+
+    found = discover_meters_bounded(timeout_s=0.1, discover=wedged)
+    release.set()
+    assert found.meters == () and "did not finish within 0.1 s" in found.fallbacks[0]
+
+    def broken() -> Discovery:
+        raise ValueError("a bug in discovery is not hidden")
+
+    with pytest.raises(ValueError, match="not hidden"):
+        discover_meters_bounded(timeout_s=5, discover=broken)
+    quick = Discovery(meters=(), fallbacks=("x",))
+    assert discover_meters_bounded(timeout_s=5, discover=lambda: quick) is quick

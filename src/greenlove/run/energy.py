@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..measure.devices.base import Meter
-from ..measure.devices.discover import discover_meters
+from ..measure.devices.discover import discover_meters_bounded
 from ..measure.energy_options import IDLE_BUDGET_SHARE, EnergyOptions
 from ..measure.power_sampler import DeviceTrace, PowerSampler
 from ..measure.timing import EpochRecord, Instruments
@@ -47,7 +47,7 @@ class EnergyRun:
         if self.options.meters is not None:
             meters, self._fallbacks = list(self.options.meters), ()
         else:
-            found = discover_meters()
+            found = discover_meters_bounded()
             meters, self._fallbacks = list(found.meters), found.fallbacks
         self._meters = tuple(meters)
         self._sampler = PowerSampler(meters, interval_s=self.options.interval_s,

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..compare.site import Site, resolve_site
-from ..measure.devices.discover import discover_meters
+from ..measure.devices.discover import discover_meters_bounded
 from ..measure.energy_options import EnergyOptions
 from ..measure.power_sampler import DeviceTrace, PowerSampler
 from ..measure.timing import Clock
@@ -43,7 +43,7 @@ class MeteredRun:
         if self._options.meters is not None:
             meters, fallbacks = list(self._options.meters), ()
         else:
-            found = discover_meters()
+            found = discover_meters_bounded()
             meters, fallbacks = list(found.meters), tuple(found.fallbacks)
         self.methods = tuple(f"{m.name}: {m.method}" for m in meters)
         self.notes = (*self.notes, *fallbacks)

@@ -8,6 +8,7 @@ line in ``fallbacks`` so that the report never hides one.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,3 +96,35 @@ def discover_meters(
         meters.append(ram)
         fallbacks.append(Fallback(KIND_RAM, "RAPL DRAM", rapl_reason, f"an estimate ({ram.method})"))
     return Discovery(meters=tuple(meters), fallbacks=tuple(f.message() for f in fallbacks))
+
+
+DISCOVERY_TIMEOUT_S = 10.0
+"""How long the user's thread waits for the meters to be found (opening NVML, reading sysfs):
+normally milliseconds; a wedged driver may never return."""
+
+
+def discover_meters_bounded(timeout_s: float = DISCOVERY_TIMEOUT_S,
+                            discover: Callable[[], Discovery] | None = None) -> Discovery:
+    """:func:`discover_meters` on a daemon thread, waited for at most ``timeout_s``: when it does
+    not return in time, no meter is used and the fallback says why (the user's program goes on;
+    the stuck thread is left to the process's exit)."""
+    discover = discover or discover_meters
+    found: list[Discovery] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            found.append(discover())
+        except BaseException as error:  # re-raised on the caller's thread below
+            failed.append(error)
+
+    thread = threading.Thread(target=run, name="greenlove-meter-discovery", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if failed:
+        raise failed[0]
+    if found:
+        return found[0]
+    return Discovery(meters=(), fallbacks=(
+        f"Finding the power meters did not finish within {timeout_s:g} s (a hung GPU driver or "
+        "sysfs read?): energy is not measured this time.",))
