@@ -78,6 +78,7 @@ class FakeGpu:
     lost_after_reads: int | None = None  # reads that succeed before GPU_IS_LOST
     reset_after_reads: int | None = None  # the counter restarts from 0 after this many reads
     as_bytes: bool = False              # name and UUID returned as bytes (older nvidia-ml-py)
+    processes: tuple[tuple[int, int | None], ...] = ()   # (pid, bytes) of compute processes
     reads: int = 0
 
 
@@ -152,6 +153,10 @@ class FakeNvml:
         if gpu.reset_after_reads is not None and gpu.reads > gpu.reset_after_reads:
             return (gpu.reads - gpu.reset_after_reads) * gpu.energy_step_mj
         return gpu.energy_start_mj + gpu.reads * gpu.energy_step_mj
+
+    def nvmlDeviceGetComputeRunningProcesses(self, gpu: FakeGpu) -> list[Any]:
+        self._check_init()
+        return [SimpleNamespace(pid=pid, usedGpuMemory=memory) for pid, memory in gpu.processes]
 
     def nvmlDeviceGetPowerUsage(self, gpu: FakeGpu) -> int:
         self._read(gpu, gpu.power_usage)

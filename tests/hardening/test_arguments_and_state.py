@@ -229,3 +229,43 @@ def test_meter_discovery_that_never_returns_does_not_hang_the_users_thread():
         discover_meters_bounded(timeout_s=5, discover=broken)
     quick = Discovery(meters=(), fallbacks=("x",))
     assert discover_meters_bounded(timeout_s=5, discover=lambda: quick) is quick
+
+
+def test_other_processes_on_a_gpu_are_said_from_nvml_s_list():
+    import os
+
+    from greenlove.measure.devices.nvml import open_nvidia_meters
+    from greenlove.measure.load import gpu_sharing
+    from tests.fakes.nvml import FakeNvml, gpu
+
+    me = os.getpid()
+    nvml = FakeNvml(gpu(0, processes=((me, 2**30), (4242, 3 * 2**30))),
+                    gpu(1, processes=((me, 2**30),)), gpu(2))
+    meters = open_nvidia_meters(nvml, {})
+    assert meters[0].processes() == {me: 2**30, 4242: 3 * 2**30}
+    said = gpu_sharing(meters, own_pid=me, cuda_in_use=True)
+    assert len(said) == 1
+    assert said[0].startswith("GPU 0: NVIDIA H100 80GB HBM3 is shared: 1 other process ran on "
+                              "it during the benchmark (PIDs 4242, holding 3.0 GiB")
+    assert "not widened" in said[0]
+    # Inside a container NVML shows host PIDs: one listed process is this one when CUDA is used.
+    host = FakeNvml(gpu(0, processes=((91000, 2**30),)), gpu(1, processes=((91000, 1), (91001, 1))))
+    in_container = open_nvidia_meters(host, {})
+    said = gpu_sharing(in_container, own_pid=me, cuda_in_use=True)
+    assert len(said) == 1 and "GPU 1" in said[0] and "1 other process ran" in said[0]
+    assert len(gpu_sharing(in_container, own_pid=me, cuda_in_use=False)) == 2
+    for meter in meters + in_container:
+        meter.close()
+    assert meters[0].processes() is None           # a closed meter asks nothing
+
+
+def test_a_shared_gpu_is_said_in_the_report(clock):
+    from greenlove.measure.devices.nvml import open_nvidia_meters
+    from tests.fakes.nvml import FakeNvml, gpu
+
+    meters = open_nvidia_meters(FakeNvml(gpu(0, processes=((4242, None),))), {})
+    energy = greenlove.EnergyOptions(interval_s=0.05, idle_s=0.0, meters=meters)
+    report = estimate_on_fake_clock(clock, SimulatedEpoch(clock, 0.1, 0.01), make_loader(),
+                                    restore=make_model(), energy=energy, budget_s=3.0)
+    assert any(w.startswith("GPU 0: NVIDIA H100 80GB HBM3 is shared: 1 other process")
+               for w in report.warnings)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,3 +115,30 @@ class LoadWatch:
         if self._start is None or self._end is None:
             return None
         return machine_load(self._start, self._end)
+
+
+def gpu_sharing(meters: Sequence[Any], *, own_pid: int, cuda_in_use: bool) -> tuple[str, ...]:
+    """Sentences for the GPUs other processes were using during the benchmark, from each
+    meter's ``processes()`` (NVML's list). Inside a container NVML lists host PIDs, so this
+    process's own PID may be missing: then one listed process is taken to be this one when this
+    process uses CUDA. NVML says who, not how much: the interval is not widened for it."""
+    said = []
+    for meter in meters:
+        listing = getattr(meter, "processes", None)
+        processes = listing() if callable(listing) else None
+        if not processes:
+            continue
+        others = {pid: mem for pid, mem in processes.items() if pid != own_pid}
+        count = len(others)
+        if own_pid not in processes and cuda_in_use:
+            count -= 1               # one of them is this process, under a host PID
+        if count <= 0:
+            continue
+        memory = sum(m for m in others.values() if m is not None)
+        held = f", holding {memory / 2**30:.1f} GiB of its memory" if memory else ""
+        pids = ", ".join(str(pid) for pid in sorted(others)[:5])
+        said.append(f"{meter.name} is shared: {count} other process{'es' if count > 1 else ''} "
+                    f"ran on it during the benchmark (PIDs {pids}{held}). Its speed in the run "
+                    "depends on theirs; the interval is not widened for it, since NVML does not "
+                    "say how much of the GPU they use.")
+    return tuple(said)

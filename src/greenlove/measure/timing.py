@@ -38,6 +38,11 @@ def synchronize_devices() -> None:
         torch.mps.synchronize()
 
 
+def cuda_in_use() -> bool:
+    """Whether this process's code has initialised CUDA (never initialises it)."""
+    return torch.cuda.is_available() and torch.cuda.is_initialized()
+
+
 def training_device_kind(model: Any) -> str:
     """Where training runs: "accelerator" when the model lives on a GPU (CUDA, MPS, XPU...),
     else "cpu". Without a model: "accelerator" when the user's code initialised CUDA."""

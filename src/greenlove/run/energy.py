@@ -6,15 +6,19 @@ The Benchmark owns one EnergyRun; this keeps the power plumbing out of the timin
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 from ..measure.devices.base import Meter
 from ..measure.devices.discover import discover_meters_bounded
 from ..measure.energy_options import IDLE_BUDGET_SHARE, EnergyOptions
+from ..measure.load import gpu_sharing
 from ..measure.power_sampler import DeviceTrace, PowerSampler
-from ..measure.timing import EpochRecord, Instruments
+from ..measure.timing import EpochRecord, Instruments, cuda_in_use
 from ..model import TimePrediction
 from ..model.energy import (
     EnergyMeasurement,
@@ -24,6 +28,9 @@ from ..model.energy import (
     predict_energy,
 )
 from ..sample import Budget
+
+SHARING_TIMEOUT_S = 2.0
+"""How long the end of the benchmark waits for NVML's list of the GPUs' processes."""
 
 
 class EnergyRun:
@@ -37,6 +44,7 @@ class EnergyRun:
         self._fallbacks: tuple[str, ...] = ()
         self._traces: tuple[DeviceTrace, ...] = ()
         self._origin_s = math.nan
+        self._sharing: tuple[str, ...] = ()
         self.idle_window_s: tuple[float, float] | None = None
 
     def start(self, origin_s: float) -> None:
@@ -77,9 +85,26 @@ class EnergyRun:
 
     def stop(self) -> None:
         """Stop the thread and keep the traces (idempotent; safe on any exit path)."""
+        if self._sampler is not None and not self._sampler.abandoned and not self._sharing:
+            self._sharing = self._gpu_sharing()
         if self._sampler is not None:
             self._sampler.stop()
             self._traces = self._sampler.traces()
+
+    def _gpu_sharing(self, timeout_s: float = SHARING_TIMEOUT_S) -> tuple[str, ...]:
+        """Who else ran on the GPUs, asked of NVML before the meters close, on a daemon thread
+        waited for at most ``timeout_s`` (a driver call must not hang the user's thread)."""
+        found: list[tuple[str, ...]] = []
+        cuda = cuda_in_use()
+
+        def ask() -> None:
+            with contextlib.suppress(Exception):   # a sentence less, never a failure
+                found.append(gpu_sharing(self._meters, own_pid=os.getpid(), cuda_in_use=cuda))
+
+        thread = threading.Thread(target=ask, name="greenlove-gpu-sharing", daemon=True)
+        thread.start()
+        thread.join(timeout_s)
+        return found[0] if found else ()
 
     def results(self, records: Sequence[EpochRecord], prediction: TimePrediction, *,
                 full_batches: int, epochs: int, confidence: float, drift_rel: float,
@@ -92,7 +117,7 @@ class EnergyRun:
             idle_window_s=self.idle_window_s, interval_s=self.options.interval_s,
             fallbacks=self._fallbacks,
         )
-        warnings = list(measurement_warnings(measured, records))
+        warnings = [*self._sharing, *measurement_warnings(measured, records)]
         predicted = predict_energy(measured, records, prediction, full_batches=full_batches,
                                    epochs=epochs, confidence=confidence, drift_rel=drift_rel)
         if predicted is None:

@@ -175,7 +175,7 @@ def _open_gpu(nvml: NvmlModule, session: _NvmlSession, visible: int, pick: int |
         if method == METHOD_POWER_AVERAGE and _averages_one_second(nvml, handle, name):
             note = NOTE_ONE_SECOND_AVERAGE
         return _NvmlMeter(nvml, session, name=name, method=method, note=note, uuid=uuid,
-                          tdp_w=_power_limit_w(nvml, handle), read=read)
+                          tdp_w=_power_limit_w(nvml, handle), read=read, handle=handle)
     if all(code == nvml.NVML_ERROR_NO_PERMISSION for _, code, _ in failures):
         return NullMeter(name, KIND_GPU, "no permission to read its energy or power (NVML: "
                          "Insufficient Permissions); on some systems only root or the video group may")
@@ -264,9 +264,9 @@ class _NvmlMeter:
 
     def __init__(self, nvml: NvmlModule, session: _NvmlSession, *, name: str, method: str,
                  note: str, uuid: str, tdp_w: float | None,
-                 read: Callable[[], MeterReading]) -> None:
+                 read: Callable[[], MeterReading], handle: Any = None) -> None:
         self.name, self.method, self.note, self.uuid, self.tdp_w = name, method, note, uuid, tdp_w
-        self._nvml, self._session, self._read = nvml, session, read
+        self._nvml, self._session, self._read, self._handle = nvml, session, read, handle
         self._last_energy_j: float | None = None
         self._closed = False
         session.acquire()
@@ -286,6 +286,28 @@ class _NvmlMeter:
                                  f"{self._last_energy_j:.3f} J to {reading.energy_j:.3f} J")
             self._last_energy_j = reading.energy_j
         return reading
+
+    def processes(self) -> dict[int, int | None] | None:
+        """Every process NVML lists on this GPU (compute and graphics): pid -> GPU memory in
+        bytes (None where not reported); None where NVML cannot list them."""
+        if self._closed or self._handle is None:
+            return None
+        found: dict[int, int | None] = {}
+        listed = False
+        for getter in ("nvmlDeviceGetComputeRunningProcesses",
+                       "nvmlDeviceGetGraphicsRunningProcesses"):
+            function = getattr(self._nvml, getter, None)
+            if function is None:
+                continue
+            try:
+                running = function(self._handle)
+            except self._nvml.NVMLError:
+                continue
+            listed = True
+            for process in running:
+                memory = getattr(process, "usedGpuMemory", None)
+                found[int(process.pid)] = memory if isinstance(memory, int) else None
+        return found if listed else None
 
     def close(self) -> None:
         if not self._closed:
