@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 
@@ -282,3 +283,28 @@ def test_the_run_is_costed_with_the_pre_flight_s_site(clock):
     assert a.cost_usd == pytest.approx(a.energy_kwh * 1.0)
     pue = report.assumptions["site_pue"]["value"]
     assert a.co2_kg == pytest.approx(a.energy_kwh * 0.5 * pue)
+
+
+def test_the_progress_line_says_done_elapsed_end_and_spend_in_one_line(clock):
+    import time as time_module
+
+    from greenlove.model.forecast import Forecast
+    from greenlove.model.interval import Interval
+    from greenlove.run.progress import run_line_text
+
+    forecast = Forecast(
+        done=0.37, elapsed_s=252.0, steps_done=370, epochs_done=3,
+        remaining_s=Interval(1320.0, 1200.0, 1500.0, 0.95),
+        time_s=Interval(1572.0, 1452.0, 1752.0, 0.95),
+        energy_kwh=Interval(0.034, 0.030, 0.038, 0.95), cost_usd=Interval(0.011, 0.01, 0.012, 0.95),
+        co2_kg=None, energy_so_far_kwh=0.012, cost_so_far_usd=0.004, co2_so_far_kg=None,
+        per_step_s=0.5, per_epoch_s=1.0, prior_weight=0.0, wander_rel=0.05, basis="x")
+    now = 1_800_000_000.0
+    line = run_line_text(forecast, wall_now_s=now)
+    end = time_module.strftime("%H:%M", time_module.localtime(now + 1320.0))
+    assert line == ("greenlove 37% · 4 min 12 s elapsed · ends in 22 min 00 s (20 min 00 s – "
+                    f"25 min 00 s) at {end} · 12 Wh so far, 34 Wh (30 Wh – 38 Wh) forecast · "
+                    "$0.0040 so far, $0.011 forecast")
+    assert "\n" not in line
+    finished = run_line_text(dataclasses.replace(forecast, done=1.0), wall_now_s=now)
+    assert "finished" in finished and "forecast" not in finished
