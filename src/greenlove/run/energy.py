@@ -6,15 +6,14 @@ The Benchmark owns one EnergyRun; this keeps the power plumbing out of the timin
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import threading
 from collections.abc import Sequence
 from typing import Any
 
+from ..measure.bounded import call_bounded
 from ..measure.devices.base import Meter
-from ..measure.devices.discover import discover_meters_bounded
+from ..measure.devices.discover import meters_for
 from ..measure.energy_options import IDLE_BUDGET_SHARE, EnergyOptions
 from ..measure.load import gpu_sharing
 from ..measure.power_sampler import DeviceTrace, PowerSampler
@@ -52,13 +51,9 @@ class EnergyRun:
         self._origin_s = origin_s
         if self.options is None:
             return
-        if self.options.meters is not None:
-            meters, self._fallbacks = list(self.options.meters), ()
-        else:
-            found = discover_meters_bounded()
-            meters, self._fallbacks = list(found.meters), found.fallbacks
-        self._meters = tuple(meters)
-        self._sampler = PowerSampler(meters, interval_s=self.options.interval_s,
+        found = meters_for(self.options.meters)
+        self._meters, self._fallbacks = found.meters, found.fallbacks
+        self._sampler = PowerSampler(self._meters, interval_s=self.options.interval_s,
                                      clock=self._clock).start()
 
     def idle_baseline(self, budget: Budget) -> float:
@@ -92,19 +87,16 @@ class EnergyRun:
             self._traces = self._sampler.traces()
 
     def _gpu_sharing(self, timeout_s: float = SHARING_TIMEOUT_S) -> tuple[str, ...]:
-        """Who else ran on the GPUs, asked of NVML before the meters close, on a daemon thread
-        waited for at most ``timeout_s`` (a driver call must not hang the user's thread)."""
-        found: list[tuple[str, ...]] = []
+        """Who else ran on the GPUs, asked of NVML before the meters close, off the user's
+        thread and waited for at most ``timeout_s``; a failure is a sentence less, never more."""
         cuda = cuda_in_use()
-
-        def ask() -> None:
-            with contextlib.suppress(Exception):   # a sentence less, never a failure
-                found.append(gpu_sharing(self._meters, own_pid=os.getpid(), cuda_in_use=cuda))
-
-        thread = threading.Thread(target=ask, name="greenlove-gpu-sharing", daemon=True)
-        thread.start()
-        thread.join(timeout_s)
-        return found[0] if found else ()
+        try:
+            finished, said = call_bounded(
+                lambda: gpu_sharing(self._meters, own_pid=os.getpid(), cuda_in_use=cuda),
+                timeout_s, name="greenlove-gpu-sharing")
+        except Exception:
+            return ()
+        return said if finished and said is not None else ()
 
     def results(self, records: Sequence[EpochRecord], prediction: TimePrediction, *,
                 full_batches: int, epochs: int, confidence: float, drift_rel: float,

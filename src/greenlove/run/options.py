@@ -90,9 +90,6 @@ def check_options(options: Mapping[str, Any]) -> Settings:
         raise TypeError("missing required keyword argument: 'epochs'")
     epochs = check_epochs(options["epochs"])
     restore = check_restore(options.get("restore"))
-    instruments = options.get("instruments")
-    if instruments is not None and not isinstance(instruments, Instruments):
-        raise TypeError(f"instruments must be greenlove.measure.Instruments(...), got {instruments!r}")
     return Settings(
         epochs=epochs,
         restore=restore,
@@ -108,8 +105,17 @@ def check_options(options: Mapping[str, Any]) -> Settings:
         site=check_site(options.get("site")),
         clouds=check_switch(options.get("clouds"), CloudOptions, "clouds"),
         history=check_history(options.get("history", True)),
-        instruments=instruments or Instruments(),
+        instruments=check_instruments(options.get("instruments")),
     )
+
+
+def check_instruments(instruments: Any) -> Instruments:
+    """``instruments``: None (the real clock, sync and sleep) or an :class:`Instruments`."""
+    if instruments is None:
+        return Instruments()
+    if not isinstance(instruments, Instruments):
+        raise TypeError(f"instruments must be greenlove.measure.Instruments(...), got {instruments!r}")
+    return instruments
 
 
 def _integer(value: Any) -> int | None:
@@ -119,13 +125,18 @@ def _integer(value: Any) -> int | None:
     return int(value)
 
 
+def _whole(value: Any, name: str, minimum: int, accepted: str) -> int:
+    """``value`` as an int >= ``minimum``; TypeError or ValueError naming ``name``."""
+    number = _integer(value)
+    if number is None:
+        raise TypeError(f"{name} must be {accepted}, got {value!r}")
+    if number < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {number}")
+    return number
+
+
 def check_epochs(epochs: Any) -> int:
-    value = _integer(epochs)
-    if value is None:
-        raise TypeError(f"epochs must be an int >= 1, got {epochs!r}")
-    if value < 1:
-        raise ValueError(f"epochs must be >= 1, got {value}")
-    return value
+    return _whole(epochs, "epochs", 1, "an int >= 1")
 
 
 def check_budget_s(budget_s: Any) -> float | None:
@@ -151,12 +162,7 @@ def check_sample_fraction(sample_fraction: Any) -> float | None:
 def check_warmup_epochs(warmup_epochs: Any) -> int | str:
     if warmup_epochs == "auto" and isinstance(warmup_epochs, str):
         return "auto"
-    value = _integer(warmup_epochs)
-    if value is None:
-        raise TypeError(f'warmup_epochs must be "auto" or an int >= 0, got {warmup_epochs!r}')
-    if value < 0:
-        raise ValueError(f"warmup_epochs must be >= 0, got {value}")
-    return value
+    return _whole(warmup_epochs, "warmup_epochs", 0, '"auto" or an int >= 0')
 
 
 def check_confidence(confidence: Any) -> float:
@@ -183,12 +189,7 @@ def check_seed(seed: Any) -> int:
 def check_steps_per_epoch(steps_per_epoch: Any) -> int | None:
     if steps_per_epoch is None:
         return None
-    value = _integer(steps_per_epoch)
-    if value is None:
-        raise TypeError(f"steps_per_epoch must be an int >= 1 or None, got {steps_per_epoch!r}")
-    if value < 1:
-        raise ValueError(f"steps_per_epoch must be >= 1, got {value}")
-    return value
+    return _whole(steps_per_epoch, "steps_per_epoch", 1, "an int >= 1 or None")
 
 
 def check_progress(progress: Any) -> ProgressDisplay:

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from ..errors import GreenloveWarning
 from ..measure import Instruments
-from ..measure.steps import StepLog
+from ..measure.steps import StepLog, StepSnapshot
 from ..model.forecast import Forecast, forecast_run
 from ..result import ForecastPoint
 from .limits import Limits, check_limits, check_on_limit
@@ -239,11 +239,7 @@ class Run:
                 self._last_forecast = final
                 if completed and final.time_s is not None:
                     self._keep_point(final, force=True)
-            end = RunEnd(snapshot=snapshot, end_s=end_s, completed=completed,
-                         stop_reason=reason, steps_per_epoch=self._steps_per_epoch,
-                         started_at=self._started_at, mismatch=self._mismatch)
-            result = self._guarded(build_result, self._plan, end, self._metered,
-                                   tuple(self._forecasts), tuple(self._warnings))
+            result = self._guarded(self._report, snapshot, end_s, completed, reason)
             self._result = result
             if result is not None:
                 for sentence in self._guarded(record_history, self._plan, result) or ():
@@ -314,13 +310,18 @@ class Run:
                 self._last_save = now
                 self._save_partial()
 
+    def _report(self, snapshot: StepSnapshot, end_s: float, completed: bool,
+                stop_reason: str) -> Any:
+        """The Report of the run as it stands at ``end_s`` (the end, or now for a partial one)."""
+        end = RunEnd(snapshot=snapshot, end_s=end_s, completed=completed,
+                     stop_reason=stop_reason, steps_per_epoch=self._steps_per_epoch,
+                     started_at=self._started_at, mismatch=self._mismatch)
+        return build_result(self._plan, end, self._metered, tuple(self._forecasts),
+                            tuple(self._warnings))
+
     def _save_partial(self) -> None:
         assert self._log is not None
-        end = RunEnd(snapshot=self._log.snapshot(final=True), end_s=self._clock(), completed=False,
-                     stop_reason="running", steps_per_epoch=self._steps_per_epoch,
-                     started_at=self._started_at, mismatch=self._mismatch)
-        partial = build_result(self._plan, end, self._metered, tuple(self._forecasts),
-                               tuple(self._warnings))
+        partial = self._report(self._log.snapshot(final=True), self._clock(), False, "running")
         for sentence in save_outputs(self._plan, partial, final=False):
             self._warn_once(sentence, sentence)
 

@@ -29,7 +29,13 @@ from ..model.forecast import Prior
 from ..report import Report
 from ..result import Actual, Check, ForecastPoint, ReportData, RunPlan
 from .limits import Limits
-from .options import check_epochs, check_site, check_steps_per_epoch, check_switch
+from .options import (
+    check_epochs,
+    check_instruments,
+    check_site,
+    check_steps_per_epoch,
+    check_switch,
+)
 from .track_sources import MeteredRun
 
 RESULT_JSON = "greenlove-run.json"
@@ -103,8 +109,6 @@ def plan_from(report: Any, *, epochs: Any, steps_per_epoch: Any, limits: Any, on
         raise TypeError(f"progress must be True or False, got {progress!r}")
     if name is not None and not isinstance(name, str):
         raise TypeError(f"name must be a str or None, got {name!r}")
-    if instruments is not None and not isinstance(instruments, Instruments):
-        raise TypeError(f"instruments must be greenlove.measure.Instruments(...), got {instruments!r}")
     folder = check_history(history)
     device_kind = training_device_kind(None)
     drift_rel, drift_source = _drift(report, folder, device_kind, warnings)
@@ -113,7 +117,7 @@ def plan_from(report: Any, *, epochs: Any, steps_per_epoch: Any, limits: Any, on
         report=report, epochs=planned, steps_per_epoch=steps, limits=limits, on_limit=on_limit,
         out=None if out is None else Path(out), history=folder, progress=progress,
         site=check_site(site), energy=check_switch(energy, EnergyOptions, "energy"), name=name,
-        instruments=instruments or Instruments(), prior=_prior(report), drift_rel=drift_rel,
+        instruments=check_instruments(instruments), prior=_prior(report), drift_rel=drift_rel,
         drift_source=drift_source, confidence=confidence, device_kind=device_kind,
         warnings=tuple(warnings),
     )

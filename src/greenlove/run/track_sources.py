@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..compare.site import Site, resolve_site
-from ..measure.devices.discover import discover_meters_bounded
+from ..measure.devices.discover import meters_for
 from ..measure.energy_options import EnergyOptions
 from ..measure.power_sampler import DeviceTrace, PowerSampler
 from ..measure.timing import Clock
@@ -28,7 +28,6 @@ class MeteredRun:
         self._report_assumptions = report_assumptions or {}
         self._sampler: PowerSampler | None = None
         self._traces: tuple[DeviceTrace, ...] = ()
-        self.methods: tuple[str, ...] = ()
         self.notes: tuple[str, ...] = ()           # fallbacks and site guesses, in words
         self.assumptions: dict[str, dict[str, Any]] = {}
         self.usd_per_kwh: float | None = None
@@ -40,15 +39,10 @@ class MeteredRun:
         self._settle_site()
         if self._options is None:
             return
-        if self._options.meters is not None:
-            meters, fallbacks = list(self._options.meters), ()
-        else:
-            found = discover_meters_bounded()
-            meters, fallbacks = list(found.meters), tuple(found.fallbacks)
-        self.methods = tuple(f"{m.name}: {m.method}" for m in meters)
-        self.notes = (*self.notes, *fallbacks)
-        if meters:
-            self._sampler = PowerSampler(meters, interval_s=self._options.interval_s,
+        found = meters_for(self._options.meters)
+        self.notes = (*self.notes, *found.fallbacks)
+        if found.meters:
+            self._sampler = PowerSampler(found.meters, interval_s=self._options.interval_s,
                                          clock=self._clock).start()
 
     def _settle_site(self) -> None:

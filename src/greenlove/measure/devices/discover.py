@@ -8,13 +8,13 @@ line in ``fallbacks`` so that the report never hides one.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from ..bounded import call_bounded
 from .base import KIND_CPU, KIND_GPU, KIND_RAM, Fallback, Meter, MeterError, NullMeter
 
 POWERCAP_ROOT = Path("/sys/class/powercap")
@@ -105,26 +105,19 @@ normally milliseconds; a wedged driver may never return."""
 
 def discover_meters_bounded(timeout_s: float = DISCOVERY_TIMEOUT_S,
                             discover: Callable[[], Discovery] | None = None) -> Discovery:
-    """:func:`discover_meters` on a daemon thread, waited for at most ``timeout_s``: when it does
-    not return in time, no meter is used and the fallback says why (the user's program goes on;
-    the stuck thread is left to the process's exit)."""
-    discover = discover or discover_meters
-    found: list[Discovery] = []
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            found.append(discover())
-        except BaseException as error:  # re-raised on the caller's thread below
-            failed.append(error)
-
-    thread = threading.Thread(target=run, name="greenlove-meter-discovery", daemon=True)
-    thread.start()
-    thread.join(timeout_s)
-    if failed:
-        raise failed[0]
-    if found:
-        return found[0]
+    """:func:`discover_meters` off the user's thread, waited for at most ``timeout_s``: when it
+    does not return in time, no meter is used and the fallback says why."""
+    finished, found = call_bounded(discover or discover_meters, timeout_s,
+                                   name="greenlove-meter-discovery")
+    if finished and found is not None:
+        return found
     return Discovery(meters=(), fallbacks=(
         f"Finding the power meters did not finish within {timeout_s:g} s (a hung GPU driver or "
         "sysfs read?): energy is not measured this time.",))
+
+
+def meters_for(given: Sequence[Meter] | None) -> Discovery:
+    """The meters to read: those given (``EnergyOptions.meters``), else those found here."""
+    if given is not None:
+        return Discovery(meters=tuple(given), fallbacks=())
+    return discover_meters_bounded()
