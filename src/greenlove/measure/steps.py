@@ -5,6 +5,11 @@ The training thread only stamps: :meth:`StepLog.step` reads the clock, counts, a
 and the stride doubles, so a run of days keeps at most ``max_marks`` of them while the step
 rate between any two kept marks stays exact. Epoch boundaries are kept whole (one small record
 per epoch). Another thread may take a :meth:`snapshot` at any time.
+
+Work that is not a training step (a validation pass, a checkpoint save, an evaluation every N
+steps) is stamped at its two edges as an *extra* of a named kind: its time is kept apart, per
+kind (count, total, first, and the spread of the rest), and every mark and epoch carries the
+extras time so far, so that the step rate and the per-epoch cost are measured without it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,44 @@ MAX_MARKS = 4096
 
 
 @dataclass(frozen=True)
+class ExtraStats:
+    """One kind of extra (validation, checkpoint ...) so far: its occurrences' durations (s)."""
+
+    kind: str
+    count: int
+    total_s: float
+    first_s: float
+    rest_mean_s: float        # mean of the occurrences after the first (nan with one)
+    rest_m2: float            # their sum of squared deviations (Welford)
+    last_at_step: int         # steps done when the last one ended
+
+    @property
+    def typical_s(self) -> float:
+        """The duration a later occurrence is expected to take: the mean after the first
+        (which may hold a warm-up) where there are later ones, else the first."""
+        return self.rest_mean_s if self.count >= 2 else self.first_s
+
+    @property
+    def sd_s(self) -> float | None:
+        """Sample sd of the occurrences after the first; None with fewer than two of them."""
+        n = self.count - 1
+        return (self.rest_m2 / (n - 1)) ** 0.5 if n >= 2 else None
+
+    def added(self, duration_s: float, steps: int) -> ExtraStats:
+        if self.count == 0:
+            return ExtraStats(self.kind, 1, duration_s, duration_s, float("nan"), 0.0, steps)
+        n = self.count          # occurrences after the first, with this one
+        if n == 1:
+            mean, m2 = duration_s, 0.0
+        else:
+            delta = duration_s - self.rest_mean_s
+            mean = self.rest_mean_s + delta / n
+            m2 = self.rest_m2 + delta * (duration_s - mean)
+        return ExtraStats(self.kind, self.count + 1, self.total_s + duration_s, self.first_s,
+                          mean, m2, steps)
+
+
+@dataclass(frozen=True)
 class EpochMark:
     """One completed epoch of the real run (seconds on the run's clock)."""
 
@@ -27,6 +70,8 @@ class EpochMark:
     steps: int
     first_step_s: float | None     # first batch delivered (None: no step in the epoch)
     last_step_s: float | None
+    extra_s: float = 0.0           # time in extras (validation, checkpoints) within the epoch
+    last_step_extra_s: float = 0.0   # the run's extras time so far at its last step
 
     @property
     def period_s(self) -> float:
@@ -52,7 +97,13 @@ class StepSnapshot:
     epoch_steps: int                         # steps in the current epoch
     epoch_first_step_s: float | None
     last_step_s: float | None
-    marks: tuple[tuple[float, int, int], ...]   # (time s, steps so far, epoch index), in order
+    marks: tuple[tuple[float, int, int, float], ...]
+    # (time s, steps so far, epoch index, extras time so far s), in order
+    extras: tuple[ExtraStats, ...] = ()      # per kind, completed occurrences
+    extra_total_s: float = 0.0               # time in completed extras so far
+    open_extra: tuple[str, float] | None = None   # (kind, start s) of an extra in progress
+    last_step_extra_s: float = 0.0           # extras time so far at the last step
+    epoch_start_extra_s: float = 0.0         # extras time so far at the current epoch's start
 
     @property
     def elapsed_s(self) -> float:
@@ -77,6 +128,11 @@ class StepLog:
         self.epoch_first_step_s: float | None = None
         self.last_step_s: float | None = None
         self.provisional = False    # the last epoch was closed by its loop's end, not by the user
+        self.extras: dict[str, ExtraStats] = {}
+        self.extra_total_s = 0.0
+        self.open_extra: tuple[str, float] | None = None
+        self.last_step_extra_s = 0.0
+        self.epoch_start_extra_s = 0.0
 
     def step(self, n: int = 1) -> None:
         """``n`` steps ended (or their batches were delivered) now: the hot path."""
@@ -85,14 +141,41 @@ class StepLog:
         self.steps += n
         self.epoch_steps += n
         self.last_step_s = now
+        self.last_step_extra_s = self.extra_total_s
         if self.epoch_first_step_s is None:
             self.epoch_first_step_s = now
         if self.steps % self.stride < n or self.epoch_steps == n:
-            self.marks.append((now, self.steps, len(self.epochs)))
+            self.marks.append((now, self.steps, len(self.epochs), self.extra_total_s))
             if len(self.marks) > self._max_marks:
                 # A new list, never an edit in place: a snapshot being taken keeps the old one.
                 self.marks = self.marks[::2]
                 self.stride *= 2
+
+    def begin_extra(self, kind: str) -> None:
+        """Work of ``kind`` that is not a training step starts now (one at a time: an extra
+        still open ends here first)."""
+        now = self._clock()
+        if self.open_extra is not None:
+            self._close_extra(now)
+        self.open_extra = (kind, now)
+
+    def end_extra(self) -> ExtraStats | None:
+        """The open extra ends now; returns its kind's figures (None when none was open)."""
+        if self.open_extra is None:
+            return None
+        return self._close_extra(self._clock())
+
+    def _close_extra(self, now: float) -> ExtraStats:
+        assert self.open_extra is not None
+        kind, start = self.open_extra
+        duration = max(now - start, 0.0)
+        stats = self.extras.get(kind) or ExtraStats(kind, 0, 0.0, 0.0, float("nan"), 0.0, 0)
+        stats = stats.added(duration, self.steps)
+        # A new dict, never an edit in place: a snapshot being taken keeps the old one.
+        self.extras = {**self.extras, kind: stats}
+        self.extra_total_s += duration
+        self.open_extra = None
+        return stats
 
     def end_epoch(self, *, provisional: bool = False) -> EpochMark | None:
         """Close the current epoch now. With no step since the last boundary, that boundary
@@ -109,15 +192,20 @@ class StepLog:
             self.provisional = self.provisional and provisional
             last = self.epochs[-1]
             moved = EpochMark(last.index, last.start_s, now, last.steps, last.first_step_s,
-                              last.last_step_s)
+                              last.last_step_s,
+                              last.extra_s + self.extra_total_s - self.epoch_start_extra_s,
+                              last.last_step_extra_s)
             self.epochs[-1] = moved
             self.epoch_start_s = now
+            self.epoch_start_extra_s = self.extra_total_s
             return moved
         mark = EpochMark(len(self.epochs), self.epoch_start_s, now, self.epoch_steps,
-                         self.epoch_first_step_s, self.last_step_s)
+                         self.epoch_first_step_s, self.last_step_s,
+                         self.extra_total_s - self.epoch_start_extra_s, self.last_step_extra_s)
         self.provisional = provisional
         self.epochs.append(mark)
         self.epoch_start_s = now
+        self.epoch_start_extra_s = self.extra_total_s
         self.epoch_steps = 0
         self.epoch_first_step_s = None
         return mark
@@ -127,17 +215,23 @@ class StepLog:
         work after its loop) unless ``final`` (the run has ended: it stands)."""
         marks = self.marks   # one reference: the training thread may replace the list
         epochs = tuple(self.epochs)
+        extras = dict(
+            extras=tuple(self.extras.values()), extra_total_s=self.extra_total_s,
+            open_extra=None if final else self.open_extra,
+            last_step_extra_s=self.last_step_extra_s)
         if self.provisional and epochs and not final and self.epoch_steps == 0:
             last = epochs[-1]
             return StepSnapshot(
                 now_s=self._clock(), start_s=self.start_s, steps=self.steps, epochs=epochs[:-1],
                 epoch_start_s=last.start_s, epoch_steps=last.steps,
                 epoch_first_step_s=last.first_step_s, last_step_s=last.last_step_s,
-                marks=tuple(marks),
+                marks=tuple(marks), epoch_start_extra_s=self.epoch_start_extra_s - last.extra_s,
+                **extras,
             )
         return StepSnapshot(
             now_s=self._clock(), start_s=self.start_s, steps=self.steps,
             epochs=epochs, epoch_start_s=self.epoch_start_s,
             epoch_steps=self.epoch_steps, epoch_first_step_s=self.epoch_first_step_s,
             last_step_s=self.last_step_s, marks=tuple(marks),
+            epoch_start_extra_s=self.epoch_start_extra_s, **extras,
         )

@@ -23,6 +23,13 @@ The model (README, "Track the real run"):
   ``1 - prior_weight``: before any step the forecast is the pre-flight's, with the pre-flight's
   interval). The interval is ``point +- z * sd``: it narrows as the run nears its end, and as
   the machine's record narrows the drift term.
+* extras (validation passes, checkpoint saves, evaluations every N steps), stamped apart by
+  the adapters or ``run.extra(kind)``, are left out of ``r`` and ``x`` and forecast per kind:
+  the occurrences still to come (the number the framework's schedule gives, else the rate per
+  step seen so far) times the kind's typical duration (the mean after its first occurrence,
+  which may hold a warm-up), with the spread of its occurrences (a single one: +-
+  ``ONE_EXTRA_SD_REL``). A kind expected but not seen yet cannot be forecast: it is said in the
+  basis and left out.
 * energy: joules so far plus the recent mean power times the remaining time (interval from the
   time's interval and the power's block-to-block spread).
 """
@@ -30,8 +37,8 @@ The model (README, "Track the real run"):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -46,6 +53,10 @@ BLOCKS = 10
 MIN_BLOCK_STEPS = 3
 """A block holds at least this many step intervals."""
 
+ONE_EXTRA_SD_REL = 0.25
+"""1-sd uncertainty of an extra's duration seen only once (relative): the same validation set or
+checkpoint takes about the same time again, but one occurrence cannot show its spread."""
+
 
 @dataclass(frozen=True)
 class Prior:
@@ -55,6 +66,7 @@ class Prior:
     per_step_sd_s: float
     per_epoch_s: float
     per_epoch_sd_s: float
+    extras_s: Mapping[str, float] = field(default_factory=dict)   # typical s per kind of extra
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,14 @@ class Forecast:
     prior_weight: float              # weight of the pre-flight in the per-step rate, 0..1
     wander_rel: float | None         # the speed's wander used, 1 sd, relative
     basis: str                       # what the forecast rests on, in words
+    extras_remaining_s: float = 0.0  # of the remaining time, the extras' part (validation ...)
+    estimate_sd_s: float | None = None   # sd of the remaining time from the estimates alone
+    #                                      (no wander): how well the run's own rates are known
+    per_step_sd_s: float | None = None   # 1-sd uncertainty of per_step_s
+    per_epoch_sd_s: float | None = None  # 1-sd uncertainty of per_epoch_s
+    rate_blocks: int = 0                 # blocks of steps the rate rests on (batch means)
+    extras_per_epoch_s: float = 0.0      # the extras' time per epoch over the whole run
+    power_w: float | None = None         # the recent mean power the energy forecast uses (W)
 
 
 @dataclass(frozen=True)
@@ -115,18 +135,20 @@ def step_rate(snapshot: StepSnapshot, *, warmup_steps: int) -> RateEstimate | No
 
 
 def _epoch_points(snapshot: StepSnapshot) -> list[list[tuple[float, int]]]:
-    """Per epoch, (time, steps so far) at its kept marks and its last step."""
+    """Per epoch, (time less the extras so far, steps so far) at its kept marks and its last
+    step: the steps' own clock, on which a validation between two steps takes no time."""
     by_epoch: dict[int, list[tuple[float, int]]] = {}
-    for t, steps, epoch in snapshot.marks:
-        by_epoch.setdefault(epoch, []).append((t, steps))
+    for t, steps, epoch, extra in snapshot.marks:
+        by_epoch.setdefault(epoch, []).append((t - extra, steps))
     ends: dict[int, tuple[float, int]] = {}
     total = 0
     for mark in snapshot.epochs:
         total += mark.steps
         if mark.last_step_s is not None:
-            ends[mark.index] = (mark.last_step_s, total)
+            ends[mark.index] = (mark.last_step_s - mark.last_step_extra_s, total)
     if snapshot.last_step_s is not None and snapshot.epoch_steps > 0:
-        ends[len(snapshot.epochs)] = (snapshot.last_step_s, snapshot.steps)
+        ends[len(snapshot.epochs)] = (snapshot.last_step_s - snapshot.last_step_extra_s,
+                                      snapshot.steps)
     out = []
     for epoch in sorted(set(by_epoch) | set(ends)):
         pts = by_epoch.get(epoch, [])
@@ -155,14 +177,14 @@ def _blocks(segments: Sequence[tuple[float, int]], size: int) -> list[tuple[floa
 def epoch_extra(snapshot: StepSnapshot, per_step_s: float
                 ) -> tuple[float, float | None, float] | None:
     """(mean, standard error or None, mean part before the first step) of the per-epoch cost
-    outside the steps, ``period - (steps - 1) * per_step_s``, over completed epochs (the first
-    left out when later ones exist: it holds the warm-up)."""
+    outside the steps and the extras, ``period - extras - (steps - 1) * per_step_s``, over
+    completed epochs (the first left out when later ones exist: it holds the warm-up)."""
     epochs = [e for e in snapshot.epochs if e.steps >= 1]
     if not epochs:
         return None
     if len(epochs) > 1:
         epochs = epochs[1:]
-    extras = [e.period_s - (e.steps - 1) * per_step_s for e in epochs]
+    extras = [e.period_s - e.extra_s - (e.steps - 1) * per_step_s for e in epochs]
     before = [e.first_step_s - e.start_s for e in epochs if e.first_step_s is not None]
     mean = float(np.mean(extras))
     se = float(np.std(extras, ddof=1) / math.sqrt(len(extras))) if len(extras) >= 2 else None
@@ -201,22 +223,36 @@ def forecast_run(snapshot: StepSnapshot, *, epochs: int, steps_per_epoch: int | 
                  prior: Prior | None, drift_rel: float, confidence: float = 0.95,
                  energy_so_far_j: float | None = None, power_w: Sequence[float] = (),
                  usd_per_kwh: float | None = None, kg_co2_per_kwh: float | None = None,
-                 warmup_steps: int | None = None) -> Forecast:
+                 warmup_steps: int | None = None, max_steps: int | None = None,
+                 expected_extras: Mapping[str, int] | None = None) -> Forecast:
     """The forecast of a run of ``epochs`` epochs of ``steps_per_epoch`` steps, now.
 
-    ``power_w``: the mean power in consecutive equal time blocks of the run so far (W), recent
-    last; ``usd_per_kwh`` and ``kg_co2_per_kwh`` (PUE included) turn energy into cost and CO2.
+    ``max_steps``: the run ends after this many steps where that comes first (a trainer's
+    ``max_steps``). ``expected_extras``: for a kind of extra, how many occurrences the whole
+    run has (from the framework's schedule); kinds not named are forecast from their rate per
+    step so far. ``power_w``: the mean power in consecutive equal time blocks of the run so far
+    (W), recent last; ``usd_per_kwh`` and ``kg_co2_per_kwh`` (PUE included) turn energy into
+    cost and CO2.
     """
     steps_total = None if steps_per_epoch is None else epochs * steps_per_epoch
+    if max_steps is not None:
+        steps_total = max_steps if steps_total is None else min(steps_total, max_steps)
     done_epochs = len(snapshot.epochs)
+    in_epoch = snapshot.epoch_steps
     elapsed = snapshot.elapsed_s
     energy_kwh_now = None if energy_so_far_j is None else energy_so_far_j / J_PER_KWH
     so_far = _money_and_co2(energy_kwh_now, usd_per_kwh, kg_co2_per_kwh)
-    done = 1.0 if done_epochs >= epochs else (
+    complete = done_epochs >= epochs or (
+        steps_total is not None and snapshot.steps >= steps_total and in_epoch == 0
+        and done_epochs >= 1)
+    done = 1.0 if complete else (
         min(snapshot.steps / steps_total, 1.0) if steps_total else 0.0)
 
     def result(remaining: Interval | None, per_step: float | None, per_epoch: float | None,
-               prior_weight: float, wander_rel: float | None, basis: str) -> Forecast:
+               prior_weight: float, wander_rel: float | None, basis: str,
+               extras_s: float = 0.0, estimate_sd: float | None = None,
+               rate_sds: tuple[float | None, float | None] = (None, None),
+               blocks: int = 0) -> Forecast:
         total = None if remaining is None else Interval(
             elapsed + remaining.point, elapsed + remaining.low, elapsed + remaining.high,
             remaining.confidence)
@@ -230,12 +266,17 @@ def forecast_run(snapshot: StepSnapshot, *, epochs: int, steps_per_epoch: int | 
                         energy_kwh=energy, cost_usd=cost, co2_kg=co2,
                         energy_so_far_kwh=energy_kwh_now, cost_so_far_usd=so_far[0],
                         co2_so_far_kg=so_far[1], per_step_s=per_step, per_epoch_s=per_epoch,
-                        prior_weight=prior_weight, wander_rel=wander_rel, basis=basis)
+                        prior_weight=prior_weight, wander_rel=wander_rel, basis=basis,
+                        extras_remaining_s=extras_s, estimate_sd_s=estimate_sd,
+                        per_step_sd_s=rate_sds[0], per_epoch_sd_s=rate_sds[1],
+                        rate_blocks=blocks,
+                        extras_per_epoch_s=(snapshot.extra_total_s + extras_s) / max(epochs, 1),
+                        power_w=_recent_power(power_w))
 
-    if done_epochs >= epochs:
+    if complete:
         return result(Interval(0.0, 0.0, 0.0, confidence), None, None, 0.0, None,
-                      "the run is complete")
-    if steps_per_epoch is None:
+                      "the run is complete", 0.0, 0.0)
+    if steps_per_epoch is None or steps_total is None:
         return result(None, None, None, 0.0, None,
                       "steps per epoch unknown until the first epoch ends")
     if warmup_steps is None:
@@ -267,26 +308,37 @@ def forecast_run(snapshot: StepSnapshot, *, epochs: int, steps_per_epoch: int | 
         parts.append("per-epoch cost from the pre-flight")
     else:
         x, x_var = 0.0, 0.0
-        parts.append("per-epoch extras (validation, checkpoints) unseen until an epoch ends")
+        parts.append("per-epoch cost outside the steps unseen until an epoch ends")
 
-    left_epochs = epochs - done_epochs - 1            # whole epochs after the current one
-    in_epoch = snapshot.epoch_steps
-    # Step intervals left in this epoch: its first delivery belongs to the per-epoch part.
-    r_count = max(steps_per_epoch - in_epoch, 0) if in_epoch >= 1 else steps_per_epoch - 1
-    r_count += left_epochs * (steps_per_epoch - 1)
-    x_count = left_epochs + 1
+    r_count, x_count = _counts_left(steps_total - snapshot.steps, in_epoch, steps_per_epoch)
     point = r_count * r + x_count * x
     if in_epoch >= 1:
         point -= min(max(x_before, 0.0), max(x, 0.0))    # this epoch's start is paid
-    # What the step or epoch part in progress has already spent is in the elapsed time.
-    since = snapshot.now_s - (snapshot.last_step_s if in_epoch >= 1 and snapshot.last_step_s
-                              is not None else snapshot.epoch_start_s)
+    # What the step or epoch part in progress has already spent is in the elapsed time (the
+    # extras since then are not: they are counted as extras).
+    open_s = 0.0 if snapshot.open_extra is None else max(snapshot.now_s - snapshot.open_extra[1],
+                                                          0.0)
+    if in_epoch >= 1 and snapshot.last_step_s is not None:
+        since = snapshot.now_s - snapshot.last_step_s - (
+            snapshot.extra_total_s - snapshot.last_step_extra_s)
+    else:
+        since = snapshot.now_s - snapshot.epoch_start_s - (
+            snapshot.extra_total_s - snapshot.epoch_start_extra_s)
+    since -= open_s
     in_steps = 1 <= in_epoch < steps_per_epoch
     point = max(point - min(max(since, 0.0), max(r if in_steps else x, 0.0)), 0.0)
+    extras_s, extras_var, unseen = extras_left(
+        snapshot, expected_extras or {}, steps_left=steps_total - snapshot.steps,
+        steps_done=snapshot.steps, open_s=open_s,
+        prior_s=prior.extras_s if prior is not None else {})
+    point += extras_s
+    if unseen:
+        parts.append(f"{', '.join(unseen)} expected but not seen yet: not counted")
     spread = rate.spread_rel if rate is not None else None
     blocks = rate.blocks if rate is not None else 0
     wander_rel = wander(spread, blocks, drift_rel)
-    estimate_sd = r_count * math.sqrt(r_var) + x_count * math.sqrt(max(x_var, 0.0))
+    estimate_sd = math.sqrt((r_count * math.sqrt(r_var) + x_count * math.sqrt(max(x_var, 0.0)))
+                            ** 2 + extras_var)
     var = estimate_sd**2 + ((1 - w_prior) * wander_rel * point) ** 2
     half = z_quantile(confidence) * math.sqrt(var)
     remaining = Interval(point, max(point - half, 0.0), point + half, confidence)
@@ -300,12 +352,83 @@ def forecast_run(snapshot: StepSnapshot, *, epochs: int, steps_per_epoch: int | 
         parts.append("few steps yet")
     if parts:
         basis += "; " + "; ".join(parts)
-    return result(remaining, r, x, w_prior, wander_rel, basis)
+    return result(remaining, r, x, w_prior, wander_rel, basis, extras_s, estimate_sd,
+                  (math.sqrt(r_var) if math.isfinite(r_var) else None,
+                   math.sqrt(max(x_var, 0.0)) if math.isfinite(x_var) else None), blocks)
+
+
+def _counts_left(steps_left: int, in_epoch: int, steps_per_epoch: int) -> tuple[int, int]:
+    """(step intervals, epoch parts) still to pay for ``steps_left`` more steps, the current
+    epoch having ``in_epoch`` steps done. An epoch of k steps costs k - 1 intervals and one
+    epoch part (its first delivery and its end belong to the epoch part)."""
+    steps_left = max(steps_left, 0)
+    r_count = x_count = 0
+    if in_epoch >= 1:                 # the epoch in progress: its end is still to come
+        here = min(max(steps_per_epoch - in_epoch, 0), steps_left)
+        r_count, x_count = here, 1
+        steps_left -= here
+    full, last = divmod(steps_left, steps_per_epoch)
+    r_count += full * (steps_per_epoch - 1) + (last - 1 if last else 0)
+    x_count += full + (1 if last else 0)
+    return r_count, x_count
+
+
+def extras_left(snapshot: StepSnapshot, expected: Mapping[str, int], *, steps_left: int,
+                steps_done: int, open_s: float, prior_s: Mapping[str, float] | None = None
+                ) -> tuple[float, float, list[str]]:
+    """(seconds, variance, kinds expected but unseen) of the extras still to come.
+
+    Occurrences to come: ``expected[kind]`` less those done, else the kind's rate per step so
+    far times the steps left. Each costs the kind's typical duration; the variance adds, per
+    kind, the uncertainty of that typical duration (``n * se``, shared by all n) and the
+    occurrences' own spread (``sqrt(n) * sd``). An extra in progress has spent ``open_s``.
+    A kind not seen yet takes its duration from ``prior_s`` (a dry run's), where it is there.
+    """
+    prior_s = prior_s or {}
+    seen = {stats.kind: stats for stats in snapshot.extras}
+    open_kind = snapshot.open_extra[0] if snapshot.open_extra is not None else None
+    seconds = variance = 0.0
+    unseen: list[str] = []
+    for kind in sorted(set(seen) | set(expected)):
+        stats = seen.get(kind)
+        done = stats.count if stats is not None else 0
+        if kind in expected:
+            left = max(expected[kind] - done, 0)
+        elif stats is not None and steps_done > 0:
+            left = stats.count * max(steps_left, 0) / steps_done
+            if kind == open_kind:
+                left = max(left, 1.0)
+        else:
+            left = 0
+        if left <= 0:
+            continue
+        if stats is None and kind not in prior_s:
+            unseen.append(kind)
+            continue
+        if stats is None:
+            typical, sd, n_later = prior_s[kind], ONE_EXTRA_SD_REL * prior_s[kind], 1
+        else:
+            typical = stats.typical_s
+            sd = stats.sd_s if stats.sd_s is not None else ONE_EXTRA_SD_REL * typical
+            n_later = stats.count - 1 if stats.count >= 2 else 1
+        se = sd / math.sqrt(n_later)
+        kind_s = left * typical
+        if kind == open_kind:
+            kind_s -= min(open_s, typical)
+        seconds += max(kind_s, 0.0)
+        variance += (left * se) ** 2 + left * sd**2
+    return seconds, variance, unseen
 
 
 def default_warmup_steps(steps_per_epoch: int) -> int:
     """Steps at the run's start left out of the step rate (CUDA/JIT warm-up, caches)."""
     return max(1, min(20, steps_per_epoch // 10))
+
+
+def _recent_power(power_w: Sequence[float]) -> float | None:
+    """The mean of the recent half of the power blocks (W), None where there is none."""
+    recent = [p for p in power_w[len(power_w) // 2:] if math.isfinite(p)]
+    return float(np.mean(recent)) if recent else None
 
 
 def _energy(energy_so_far_j: float | None, power_w: Sequence[float],

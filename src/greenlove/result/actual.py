@@ -14,6 +14,15 @@ from ..model import Interval
 
 
 @dataclass(frozen=True)
+class ActualExtra:
+    """One kind of work beside the steps (validation, checkpoint ...) in the run (s)."""
+
+    kind: str
+    count: int
+    total_s: float
+
+
+@dataclass(frozen=True)
 class Actual:
     """The real run, measured (seconds, kWh, USD, kg CO2e; None where not measured)."""
 
@@ -29,6 +38,9 @@ class Actual:
     co2_kg: float | None = None
     started_at: str = ""         # ISO 8601, UTC
     epoch_s: tuple[float, ...] = ()   # each completed epoch's wall time, boundary to boundary
+    extras: tuple[ActualExtra, ...] = ()   # validation passes, checkpoint saves ... (their time
+    #                                        is within the epochs')
+    dry_run: bool = False        # a dry run: the fit's start, run to predict the whole fit
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..model import Interval
-from .actual import Actual, Check, ForecastPoint
+from .actual import Actual, ActualExtra, Check, ForecastPoint
 
 
 def _optional_float(value: Any) -> float | None:
@@ -31,6 +31,9 @@ def tracking_to_dict(actual: Actual | None, forecasts: Sequence[ForecastPoint],
             "completed": actual.completed, "stop_reason": actual.stop_reason,
             "epochs_planned": actual.epochs_planned, "steps_per_epoch": actual.steps_per_epoch,
             "started_at": actual.started_at, "epoch_s": list(actual.epoch_s),
+            "extras": [{"kind": e.kind, "count": e.count, "total_s": e.total_s}
+                       for e in actual.extras],
+            "dry_run": actual.dry_run,
         },
         "forecasts": [{
             "at_s": f.at_s, "done": f.done, "time_s": f.time_s.to_dict(),
@@ -59,6 +62,9 @@ def read_tracking(data: dict[str, Any]) -> dict[str, Any]:
         cost_usd=_optional_float(raw.get("cost_usd")), co2_kg=_optional_float(raw.get("co2_kg")),
         started_at=str(raw.get("started_at", "")),
         epoch_s=tuple(float(v) for v in raw.get("epoch_s", ())),
+        extras=tuple(ActualExtra(kind=str(e["kind"]), count=int(e["count"]),
+                                 total_s=float(e["total_s"])) for e in raw.get("extras") or ()),
+        dry_run=bool(raw.get("dry_run", False)),
     )
     forecasts = tuple(ForecastPoint(
         at_s=float(f["at_s"]), done=float(f["done"]), time_s=Interval.from_dict(f["time_s"]),

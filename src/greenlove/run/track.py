@@ -25,6 +25,7 @@ from ..measure import Instruments
 from ..measure.steps import StepLog, StepSnapshot
 from ..model.forecast import Forecast, forecast_run
 from ..result import ForecastPoint
+from .dry_run import dry_run_stop, unseen_extras
 from .limits import Limits, check_limits, check_on_limit
 from .progress import RunLine, make_run_line
 from .track_result import RunEnd, TrackPlan, build_result, plan_from, record_history, save_outputs
@@ -46,23 +47,29 @@ FORECAST_STEP = 0.005
 
 
 def track(report: Any = None, *, epochs: int | None = None, steps_per_epoch: int | None = None,
-          limits: Limits | None = None, on_limit: str = "warn", out: str | Path | None = None,
-          history: bool | str | Path = True, progress: bool = True, site: Any = None,
-          energy: Any = True, name: str | None = None,
+          max_steps: int | None = None, limits: Limits | None = None, on_limit: str = "warn",
+          out: str | Path | None = None, history: bool | str | Path = True,
+          progress: bool = True, site: Any = None, energy: Any = True, name: str | None = None,
+          dry_run: bool = False, budget_s: float | None = None,
           instruments: Instruments | None = None) -> Run:
     """Start tracking the real run (see :class:`Run`); use it as a context manager.
 
-    ``report``: the pre-flight :class:`greenlove.Report` of this run, or None. Without one,
-    ``epochs`` (and ``steps_per_epoch`` where the loader has no length) say what the run is.
-    ``limits`` with ``on_limit`` "warn" or "stop"; ``out``: a folder for the run's JSON (every
-    minute and at the end) and HTML (at the end); ``history``: True (the machine's record),
-    False, or a folder; ``site``, ``energy``: as for ``estimate``; ``name``: a label for the
-    history. Bad arguments raise here, before training starts.
+    ``report``: the pre-flight :class:`greenlove.Report` of this run (from ``estimate`` or a
+    dry run), or None. Without one, ``epochs`` (and ``steps_per_epoch`` where the loader has no
+    length) say what the run is; ``max_steps``: the run ends after this many steps where that
+    comes first. ``limits`` with ``on_limit`` "warn" or "stop"; ``out``: a folder for the run's
+    JSON (every minute and at the end) and HTML (at the end); ``history``: True (the machine's
+    record), False, or a folder; ``site``, ``energy``: as for ``estimate``; ``name``: a label
+    for the history. ``dry_run=True``: the start of the run is a pre-flight: ``should_stop``
+    turns true once the forecast of the whole run is tight enough (or ``budget_s`` is spent,
+    None: automatic), and the result is a Report whose ``prediction`` is the whole run's (the
+    caller restores its state; the framework callbacks do it for you). Bad arguments raise
+    here, before training starts.
     """
-    plan = plan_from(report, epochs=epochs, steps_per_epoch=steps_per_epoch, limits=limits,
-                     on_limit=check_on_limit(on_limit), out=out, history=history,
-                     progress=progress, site=site, energy=energy, name=name,
-                     instruments=instruments)
+    plan = plan_from(report, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                     max_steps=max_steps, limits=limits, on_limit=check_on_limit(on_limit),
+                     out=out, history=history, progress=progress, site=site, energy=energy,
+                     name=name, dry_run=dry_run, budget_s=budget_s, instruments=instruments)
     return Run(plan)._start()
 
 
@@ -80,7 +87,10 @@ class Run:
 
     ``watch`` ends the epoch when its loader is exhausted; ``epoch_end()`` right after it (no step
     between) moves that end to now, so work after the loop joins its epoch. ``step_end(n)`` counts
-    steps for loops that do not iterate a loader.
+    steps for loops that do not iterate a loader. ``with run.extra("validation"):`` (or
+    ``extra_begin`` / ``extra_end``) marks work that is not a training step, so that the
+    forecast counts it at its own rate; ``expect_extra(kind, total)`` says how many of a kind
+    the whole run has, where the schedule is known.
     """
 
     def __init__(self, plan: TrackPlan) -> None:
@@ -108,6 +118,8 @@ class Run:
         self._started_at = ""
         self._last_save = -math.inf
         self._result: Any = None
+        self._expected: dict[str, int] = {}
+        self._dry_forecast: Forecast | None = None
 
     # -- the user's loop ------------------------------------------------------------------
     def watch(self, iterable: Iterable[T]) -> Iterator[T]:
@@ -154,10 +166,50 @@ class Run:
             self._steps_per_epoch = mark.steps
         self._guarded(self._update, at_epoch_end=True)
 
+    def extra_begin(self, kind: str) -> None:
+        """Work of ``kind`` ("validation", "checkpoint", ...) that is not a training step starts
+        now; an extra still open ends here first."""
+        _check_kind(kind)
+        if self._log is None or self._state != "running":
+            self._warn_once("ended", "extra_begin() after the run ended is ignored.")
+            return
+        self._log.begin_extra(kind)
+
+    def extra_end(self) -> None:
+        """The open extra ends now (nothing happens when none is open)."""
+        if self._log is None or self._state != "running":
+            return
+        if self._log.end_extra() is not None:
+            self._guarded(self._update, at_epoch_end=True)
+
+    @contextlib.contextmanager
+    def extra(self, kind: str) -> Iterator[None]:
+        """``with run.extra("validation"): ...``: the block is an extra of ``kind``."""
+        self.extra_begin(kind)
+        try:
+            yield
+        finally:
+            self.extra_end()
+
+    def expect_extra(self, kind: str, total: int) -> None:
+        """The whole run has ``total`` extras of ``kind`` (from the framework's schedule); the
+        forecast counts those still to come at the kind's own duration."""
+        _check_kind(kind)
+        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+            raise ValueError(f"expect_extra(total) needs an int >= 0, got {total!r}")
+        with self._lock:
+            self._expected = {**self._expected, kind: total}
+
     @property
     def should_stop(self) -> bool:
-        """True once a limit with ``on_limit="stop"`` is certain to be crossed."""
+        """True once a limit with ``on_limit="stop"`` is certain to be crossed, or a dry run has
+        seen enough."""
         return self._should_stop
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why ``should_stop`` turned true (None while it has not)."""
+        return self._stop_reason
 
     # -- what it knows --------------------------------------------------------------------
     def forecast(self) -> Forecast:
@@ -232,9 +284,14 @@ class Run:
             self._guarded(self._line.stop)
             snapshot = self._log.snapshot(final=True)
             epochs_done = len(snapshot.epochs)
-            completed = epochs_done >= self._plan.epochs
+            max_steps = self._plan.max_steps
+            completed = epochs_done >= self._plan.epochs or (
+                max_steps is not None and snapshot.steps >= max_steps)
             if reason is None:
                 reason = self._stop_reason or ("completed" if completed else "stopped early")
+            if self._plan.dry_run is not None and self._dry_forecast is None and \
+                    final is not None and final.time_s is not None:
+                self._dry_forecast = final    # ended before the rule stopped it: what it saw
             if final is not None:
                 self._last_forecast = final
                 if completed and final.time_s is not None:
@@ -292,7 +349,8 @@ class Run:
             snapshot, epochs=plan.epochs, steps_per_epoch=self._steps_per_epoch,
             prior=plan.prior, drift_rel=plan.drift_rel, confidence=plan.confidence,
             energy_so_far_j=energy_j, power_w=power_w, usd_per_kwh=self._metered.usd_per_kwh,
-            kg_co2_per_kwh=self._metered.kg_co2_per_kwh)
+            kg_co2_per_kwh=self._metered.kg_co2_per_kwh, max_steps=plan.max_steps,
+            expected_extras=self._expected)
 
     def _update(self, *, at_epoch_end: bool) -> None:
         with self._lock:
@@ -304,6 +362,7 @@ class Run:
             self._last_forecast = forecast
             self._keep_point(forecast, force=at_epoch_end)
             self._check_limits(forecast)
+            self._check_dry_run(forecast)
             self._line.update(forecast, wall_now_s=time.time())
             now = forecast.elapsed_s
             if self._plan.out is not None and now - self._last_save >= SAVE_EVERY_S:
@@ -315,7 +374,8 @@ class Run:
         """The Report of the run as it stands at ``end_s`` (the end, or now for a partial one)."""
         end = RunEnd(snapshot=snapshot, end_s=end_s, completed=completed,
                      stop_reason=stop_reason, steps_per_epoch=self._steps_per_epoch,
-                     started_at=self._started_at, mismatch=self._mismatch)
+                     started_at=self._started_at, mismatch=self._mismatch,
+                     dry_forecast=self._dry_forecast)
         return build_result(self._plan, end, self._metered, tuple(self._forecasts),
                             tuple(self._warnings))
 
@@ -352,6 +412,17 @@ class Run:
                 self._warn_once(f"stop {check.name}",
                                 f"greenlove asks the run to stop (run.should_stop): {check.sentence()}")
 
+    def _check_dry_run(self, forecast: Forecast) -> None:
+        budget = self._plan.dry_run
+        if budget is None or self._should_stop:
+            return
+        seen = {e.kind: e.count for e in self._log.snapshot().extras} if self._log else {}
+        reason = dry_run_stop(forecast, budget, unseen_extras(self._expected, seen))
+        if reason is not None:
+            self._should_stop = True
+            self._stop_reason = reason
+            self._dry_forecast = forecast
+
     def _warn_once(self, key: str, sentence: str) -> None:
         if key in self._warned:
             return
@@ -368,6 +439,12 @@ class Run:
             self._warn_once(f"failed {name}", f"greenlove tracking: {name} failed and was "
                             f"skipped ({type(error).__name__}: {error}).")
             return None
+
+
+def _check_kind(kind: object) -> None:
+    if not isinstance(kind, str) or not kind.strip():
+        raise ValueError(f"an extra's kind must be a non-empty str (\"validation\", "
+                         f"\"checkpoint\" ...), got {kind!r}")
 
 
 def _tick(ref: weakref.ref, stop: threading.Event) -> None:

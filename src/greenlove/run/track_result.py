@@ -25,9 +25,10 @@ from ..measure import EnergyOptions, Instruments, training_device_kind
 from ..measure.environment import describe_environment
 from ..measure.steps import StepSnapshot
 from ..model.energy import J_PER_KWH
-from ..model.forecast import Prior
+from ..model.forecast import Forecast, Prior
 from ..report import Report
-from ..result import Actual, Check, ForecastPoint, ReportData, RunPlan
+from ..result import Actual, ActualExtra, Check, ForecastPoint, Measurements, ReportData, RunPlan
+from .dry_run import DryRunBudget, check_budget_s, prediction_of
 from .limits import Limits
 from .options import (
     check_epochs,
@@ -40,6 +41,8 @@ from .track_sources import MeteredRun
 
 RESULT_JSON = "greenlove-run.json"
 RESULT_HTML = "greenlove-run.html"
+DRY_RUN_JSON = "greenlove-dry-run.json"
+DRY_RUN_HTML = "greenlove-dry-run.html"
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class TrackPlan:
     confidence: float
     device_kind: str
     warnings: tuple[str, ...]
+    max_steps: int | None = None
+    dry_run: DryRunBudget | None = None      # None: a real run
 
 
 @dataclass(frozen=True)
@@ -77,11 +82,13 @@ class RunEnd:
     steps_per_epoch: int | None
     started_at: str
     mismatch: str | None
+    dry_forecast: Forecast | None = None     # a dry run: the forecast its stop rested on
 
 
 def plan_from(report: Any, *, epochs: Any, steps_per_epoch: Any, limits: Any, on_limit: str,
               out: Any, history: Any, progress: Any, site: Any, energy: Any, name: Any,
-              instruments: Any) -> TrackPlan:
+              instruments: Any, max_steps: Any = None, dry_run: Any = False,
+              budget_s: Any = None) -> TrackPlan:
     """Check ``track()``'s arguments (errors name the argument) and settle the forecast's prior."""
     if report is not None and not isinstance(report, ReportData):
         raise TypeError(f"report must be a greenlove.Report (from estimate or greenlove.load) or "
@@ -101,6 +108,14 @@ def plan_from(report: Any, *, epochs: Any, steps_per_epoch: Any, limits: Any, on
     steps = check_steps_per_epoch(steps_per_epoch)
     if steps is None and report is not None:
         steps = report.plan.batches_per_epoch
+    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int)
+                                  or max_steps < 1):
+        raise ValueError(f"max_steps must be an int >= 1 or None, got {max_steps!r}")
+    if not isinstance(dry_run, bool):
+        raise TypeError(f"dry_run must be True or False, got {dry_run!r}")
+    budget = DryRunBudget(check_budget_s(budget_s)) if dry_run else None
+    if budget_s is not None and not dry_run:
+        raise ValueError("budget_s is the dry run's budget: pass it with dry_run=True")
     if limits is not None and not isinstance(limits, Limits):
         raise TypeError(f"limits must be greenlove.Limits(...) or None, got {limits!r}")
     if out is not None and not isinstance(out, (str, os.PathLike)):
@@ -119,7 +134,7 @@ def plan_from(report: Any, *, epochs: Any, steps_per_epoch: Any, limits: Any, on
         site=check_site(site), energy=check_switch(energy, EnergyOptions, "energy"), name=name,
         instruments=check_instruments(instruments), prior=_prior(report), drift_rel=drift_rel,
         drift_source=drift_source, confidence=confidence, device_kind=device_kind,
-        warnings=tuple(warnings),
+        warnings=tuple(warnings), max_steps=max_steps, dry_run=budget,
     )
 
 
@@ -131,8 +146,12 @@ def _prior(report: ReportData | None) -> Prior | None:
     if not (fit.per_batch_s > 0 and math.isfinite(fit.intercept_s)):
         return None
     (var_a, _), (_, var_b) = fit.covariance
+    extras = {}
+    if report.actual is not None and report.actual.dry_run:    # a dry run saw the extras
+        extras = {e.kind: e.total_s / e.count for e in report.actual.extras if e.count > 0}
     return Prior(per_step_s=fit.per_batch_s, per_step_sd_s=math.sqrt(max(var_b, 0.0)),
-                 per_epoch_s=fit.intercept_s, per_epoch_sd_s=math.sqrt(max(var_a, 0.0)))
+                 per_epoch_s=fit.intercept_s, per_epoch_sd_s=math.sqrt(max(var_a, 0.0)),
+                 extras_s=extras)
 
 
 def _drift(report: ReportData | None, folder: Path | None, device_kind: str,
@@ -164,9 +183,13 @@ def build_result(plan: TrackPlan, end: RunEnd, metered: MeteredRun,
         co2_kg=None if kwh is None or metered.kg_co2_per_kwh is None
         else kwh * metered.kg_co2_per_kwh,
         started_at=end.started_at, epoch_s=tuple(e.period_s for e in snap.epochs),
+        extras=tuple(ActualExtra(e.kind, e.count, e.total_s) for e in snap.extras),
+        dry_run=plan.dry_run is not None,
     )
     notes = tuple(n for n in metered.notes if n not in warnings)
     report = plan.report
+    if plan.dry_run is not None and end.dry_forecast is not None and steps:
+        return _dry_run_report(plan, end, actual, metered, forecasts, (*warnings, *notes))
     if report is None:
         return Report(
             plan=RunPlan(epochs=plan.epochs, batches_per_epoch=steps, dataset_size=None,
@@ -199,9 +222,43 @@ def build_result(plan: TrackPlan, end: RunEnd, metered: MeteredRun,
                                warnings=(*report.warnings, *warnings, *notes))
 
 
+def _dry_run_report(plan: TrackPlan, end: RunEnd, actual: Actual, metered: MeteredRun,
+                    forecasts: tuple[ForecastPoint, ...], warnings: tuple[str, ...]) -> Report:
+    """A dry run's Report: a pre-flight (``benchmark`` says what the dry run did,
+    ``prediction`` the whole run) with ``actual`` and ``forecasts`` of the dry run itself."""
+    forecast = end.dry_forecast
+    assert forecast is not None and plan.dry_run is not None
+    steps = end.steps_per_epoch or 0
+    limit = plan.dry_run.limit_s(forecast)
+    benchmark = Measurements(
+        wall_s=actual.time_s, budget_s=math.nan if limit is None else limit,
+        budget_automatic=plan.dry_run.budget_s is None, budget_rule=plan.dry_run.rule,
+        stop_reason=end.stop_reason, seed=0, warmup_epochs="dry run",
+        confidence=plan.confidence, epochs=(), roles=(),
+        extras_s={f"dry run: {e.kind}": e.total_s for e in actual.extras})
+    prediction = prediction_of(forecast, epochs=plan.epochs, steps_per_epoch=steps,
+                               confidence=plan.confidence)
+    note = (f"Predicted from a dry run in the training loop itself: {actual.steps_done} steps "
+            f"in {actual.time_s:.1f} s ({end.stop_reason}); the forecast rests on "
+            f"{forecast.basis}.")
+    return Report(
+        plan=RunPlan(epochs=plan.epochs, batches_per_epoch=steps, dataset_size=None,
+                     batch_size=None, loader_kind="dry run", num_workers=0,
+                     persistent_workers=False, size_source="the framework's schedule"),
+        benchmark=benchmark, prediction=prediction,
+        assumptions={"drift_rel": {"value": plan.drift_rel, "unit": "fraction (1 sd)",
+                                   "source": plan.drift_source},
+                     **metered.assumptions},
+        warnings=(note, *warnings), environment=describe_environment(),
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        greenlove_version=__version__, actual=actual, forecasts=forecasts,
+    )
+
+
 def record_history(plan: TrackPlan, result: Report) -> list[str]:
-    """Append the run to the machine's history; returns the warnings (never raises OSError)."""
-    if plan.history is None or result.actual is None:
+    """Append the run to the machine's history; returns the warnings (never raises OSError).
+    A dry run is not a run of its own: it is not recorded."""
+    if plan.history is None or result.actual is None or plan.dry_run is not None:
         return []
     actual, prediction = result.actual, result.prediction
     check_made = result.check is not None
@@ -235,10 +292,12 @@ def save_outputs(plan: TrackPlan, result: Report, *, final: bool) -> list[str]:
     """Write the run's JSON (and, at the end, its HTML) to ``out``; returns the warnings."""
     if plan.out is None:
         return []
+    json_name, html_name = (DRY_RUN_JSON, DRY_RUN_HTML) if plan.dry_run is not None \
+        else (RESULT_JSON, RESULT_HTML)
     try:
-        result.save(plan.out / RESULT_JSON)
+        result.save(plan.out / json_name)
         if final:
-            result.save_html(plan.out / RESULT_HTML)
+            result.save_html(plan.out / html_name)
     except (OSError, ValueError) as error:
         return [f"The run's result could not be written to {plan.out} ({error}); the training "
                 "goes on."]
