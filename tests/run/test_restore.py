@@ -109,7 +109,7 @@ def test_wrapping_style_restores_on_break_and_reports_what_it_has() -> None:
                 break
     _assert_same(before, model, optimizer)
     report = bench.report()
-    assert "left early" in report.warnings[0]
+    assert any("left early" in w for w in report.warnings)   # a busy machine adds its own
     # The epoch whose body broke out was never completed, so it is not timed.
     assert len(report.benchmark.epochs) == 5
 

@@ -33,6 +33,9 @@ class ExtraStats:
     rest_mean_s: float        # mean of the occurrences after the first (nan with one)
     rest_m2: float            # their sum of squared deviations (Welford)
     last_at_step: int         # steps done when the last one ended
+    last_epoch: int = 0       # the epoch the last one belongs to (work after a watched loop
+    #                           belongs to the epoch of that loop)
+    in_last_epoch: int = 0    # how many of them that epoch had
 
     @property
     def typical_s(self) -> float:
@@ -46,9 +49,11 @@ class ExtraStats:
         n = self.count - 1
         return (self.rest_m2 / (n - 1)) ** 0.5 if n >= 2 else None
 
-    def added(self, duration_s: float, steps: int) -> ExtraStats:
+    def added(self, duration_s: float, steps: int, epoch: int) -> ExtraStats:
+        in_epoch = self.in_last_epoch + 1 if self.count and epoch == self.last_epoch else 1
         if self.count == 0:
-            return ExtraStats(self.kind, 1, duration_s, duration_s, float("nan"), 0.0, steps)
+            return ExtraStats(self.kind, 1, duration_s, duration_s, float("nan"), 0.0, steps,
+                              epoch, in_epoch)
         n = self.count          # occurrences after the first, with this one
         if n == 1:
             mean, m2 = duration_s, 0.0
@@ -57,7 +62,7 @@ class ExtraStats:
             mean = self.rest_mean_s + delta / n
             m2 = self.rest_m2 + delta * (duration_s - mean)
         return ExtraStats(self.kind, self.count + 1, self.total_s + duration_s, self.first_s,
-                          mean, m2, steps)
+                          mean, m2, steps, epoch, in_epoch)
 
 
 @dataclass(frozen=True)
@@ -170,7 +175,10 @@ class StepLog:
         kind, start = self.open_extra
         duration = max(now - start, 0.0)
         stats = self.extras.get(kind) or ExtraStats(kind, 0, 0.0, 0.0, float("nan"), 0.0, 0)
-        stats = stats.added(duration, self.steps)
+        # Work after a watched loop, before epoch_end(), belongs to that loop's epoch.
+        epoch = len(self.epochs) - 1 if self.provisional and self.epoch_steps == 0 \
+            else len(self.epochs)
+        stats = stats.added(duration, self.steps, epoch)
         # A new dict, never an edit in place: a snapshot being taken keeps the old one.
         self.extras = {**self.extras, kind: stats}
         self.extra_total_s += duration

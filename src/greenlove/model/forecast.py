@@ -67,6 +67,7 @@ class Prior:
     per_epoch_s: float
     per_epoch_sd_s: float
     extras_s: Mapping[str, float] = field(default_factory=dict)   # typical s per kind of extra
+    extras_per_step: Mapping[str, float] = field(default_factory=dict)   # occurrences per step
 
 
 @dataclass(frozen=True)
@@ -307,7 +308,11 @@ def forecast_run(snapshot: StepSnapshot, *, epochs: int, steps_per_epoch: int | 
         x, x_var = prior_x, prior_x_var
         parts.append("per-epoch cost from the pre-flight")
     else:
-        x, x_var = 0.0, 0.0
+        # Unseen until an epoch ends: one step's worth (the step whose end no stamp shows, or
+        # whose start none does), of which the current epoch shows what came before its first.
+        x, x_var = r, r_var
+        if in_epoch >= 1 and snapshot.epoch_first_step_s is not None:
+            x_before = snapshot.epoch_first_step_s - snapshot.epoch_start_s
         parts.append("per-epoch cost outside the steps unseen until an epoch ends")
 
     r_count, x_count = _counts_left(steps_total - snapshot.steps, in_epoch, steps_per_epoch)
@@ -330,7 +335,9 @@ def forecast_run(snapshot: StepSnapshot, *, epochs: int, steps_per_epoch: int | 
     extras_s, extras_var, unseen = extras_left(
         snapshot, expected_extras or {}, steps_left=steps_total - snapshot.steps,
         steps_done=snapshot.steps, open_s=open_s,
-        prior_s=prior.extras_s if prior is not None else {})
+        prior_s=prior.extras_s if prior is not None else {},
+        prior_per_step=prior.extras_per_step if prior is not None else {},
+        epochs_left=max(x_count - 1, 0))
     point += extras_s
     if unseen:
         parts.append(f"{', '.join(unseen)} expected but not seen yet: not counted")
@@ -374,30 +381,46 @@ def _counts_left(steps_left: int, in_epoch: int, steps_per_epoch: int) -> tuple[
 
 
 def extras_left(snapshot: StepSnapshot, expected: Mapping[str, int], *, steps_left: int,
-                steps_done: int, open_s: float, prior_s: Mapping[str, float] | None = None
-                ) -> tuple[float, float, list[str]]:
+                steps_done: int, open_s: float, prior_s: Mapping[str, float] | None = None,
+                prior_per_step: Mapping[str, float] | None = None,
+                epochs_left: int = 0) -> tuple[float, float, list[str]]:
     """(seconds, variance, kinds expected but unseen) of the extras still to come.
 
-    Occurrences to come: ``expected[kind]`` less those done, else the kind's rate per step so
-    far times the steps left. Each costs the kind's typical duration; the variance adds, per
+    Occurrences to come: ``expected[kind]`` less those done; else, once an epoch is complete,
+    as many per epoch as the completed epochs had (less those the current one has had), for
+    the current epoch and the ``epochs_left`` after it; before that, the rate per step so far
+    times the steps left. Each costs the kind's typical duration; the variance adds, per
     kind, the uncertainty of that typical duration (``n * se``, shared by all n) and the
     occurrences' own spread (``sqrt(n) * sd``). An extra in progress has spent ``open_s``.
-    A kind not seen yet takes its duration from ``prior_s`` (a dry run's), where it is there.
+    A kind not seen yet takes its duration from ``prior_s`` (a dry run's), where it is there,
+    and, not named in ``expected`` either, its rate per step from ``prior_per_step``.
     """
     prior_s = prior_s or {}
+    prior_per_step = prior_per_step or {}
     seen = {stats.kind: stats for stats in snapshot.extras}
+    epochs_done = len(snapshot.epochs)   # the current epoch's index (also one closed by its
+    #                                      loop but not yet by epoch_end: shown as going on)
     open_kind = snapshot.open_extra[0] if snapshot.open_extra is not None else None
     seconds = variance = 0.0
     unseen: list[str] = []
-    for kind in sorted(set(seen) | set(expected)):
+    for kind in sorted(set(seen) | set(expected) | set(prior_per_step)):
         stats = seen.get(kind)
         done = stats.count if stats is not None else 0
         if kind in expected:
             left = max(expected[kind] - done, 0)
+        elif stats is not None and epochs_done >= 1:
+            # Per epoch, as the completed epochs had them (a validation after each, say).
+            in_current = stats.in_last_epoch if stats.last_epoch == epochs_done else 0
+            per_epoch = (stats.count - in_current) / epochs_done
+            left = max(per_epoch * (epochs_left + 1) - in_current, 0.0)
+            if kind == open_kind:
+                left = max(left, 1.0)
         elif stats is not None and steps_done > 0:
             left = stats.count * max(steps_left, 0) / steps_done
             if kind == open_kind:
                 left = max(left, 1.0)
+        elif stats is None and kind in prior_per_step:
+            left = prior_per_step[kind] * max(steps_left, 0)
         else:
             left = 0
         if left <= 0:

@@ -146,12 +146,17 @@ def _prior(report: ReportData | None) -> Prior | None:
     if not (fit.per_batch_s > 0 and math.isfinite(fit.intercept_s)):
         return None
     (var_a, _), (_, var_b) = fit.covariance
-    extras = {}
-    if report.actual is not None and report.actual.dry_run:    # a dry run saw the extras
-        extras = {e.kind: e.total_s / e.count for e in report.actual.extras if e.count > 0}
+    extras: dict[str, float] = {}
+    per_step: dict[str, float] = {}
+    actual = report.actual
+    if actual is not None and actual.dry_run:    # a dry run saw the extras
+        seen = [e for e in actual.extras if e.count > 0]
+        extras = {e.kind: e.total_s / e.count for e in seen}
+        if actual.steps_done > 0:
+            per_step = {e.kind: e.count / actual.steps_done for e in seen}
     return Prior(per_step_s=fit.per_batch_s, per_step_sd_s=math.sqrt(max(var_b, 0.0)),
                  per_epoch_s=fit.intercept_s, per_epoch_sd_s=math.sqrt(max(var_a, 0.0)),
-                 extras_s=extras)
+                 extras_s=extras, extras_per_step=per_step)
 
 
 def _drift(report: ReportData | None, folder: Path | None, device_kind: str,
