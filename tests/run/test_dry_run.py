@@ -123,3 +123,17 @@ def test_a_fit_shorter_than_the_dry_run_is_its_own_prediction(clock):
     dry = run.result
     assert dry.actual.completed and dry.actual.dry_run
     assert dry.prediction.time_s.point == pytest.approx(dry.actual.time_s)
+
+
+def test_a_dry_runs_page_is_a_pre_flight_not_a_stopped_run(clock, tmp_path):
+    loader = make_loader(2000, 10)
+    with start(clock, epochs=20, dry_run=True) as run:
+        run.expect_extra("validation", 20)
+        train(run, clock, loader, 20)
+    path = run.result.save_html(tmp_path / "dry.html")
+    page = path.read_text()
+    assert "Dry run: the fit's first 200 steps" in page
+    assert "Predicted vs actual" not in page and "stopped after" not in page
+    text = run.result.summary()
+    assert "dry run of 2.3 s, predicted 46.0 s for the fit" in text
+    assert "validation 1 x 300 ms" in text

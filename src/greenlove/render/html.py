@@ -19,7 +19,14 @@ from ..result import ReportData
 from .charts import bar_share, convergence_chart, epoch_chart, power_chart
 from .format import duration, energy, mass, money, number, percent, power, span
 from .offers import cloud_rows
-from .tracked import check_sentences, comparisons, forecast_sentences, progress_rows
+from .tracked import (
+    check_sentences,
+    comparisons,
+    dry_run_sentences,
+    forecast_sentences,
+    is_dry_run,
+    progress_rows,
+)
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
 """Okabe-Ito: distinguishable with the common colour-vision deficiencies."""
@@ -96,8 +103,9 @@ def _headline(report: ReportData) -> list[dict[str, str]]:
 
 
 def _tracked(report: ReportData) -> dict[str, Any] | None:
-    """The real run's facts for the "Predicted vs actual" section (None: not a tracked run)."""
-    if report.actual is None:
+    """The real run's facts for the "Predicted vs actual" section (None: not a tracked run, or
+    a dry run, which is a pre-flight)."""
+    if report.actual is None or is_dry_run(report):
         return None
     check = report.check
     return {
@@ -114,7 +122,7 @@ def _tracked(report: ReportData) -> dict[str, Any] | None:
 def _titles(report: ReportData) -> tuple[str, str]:
     """The page's <title> and its heading."""
     pred, actual, epochs = report.prediction, report.actual, report.plan.epochs
-    if actual is None:
+    if actual is None or is_dry_run(report):
         return (f"greenlove: {duration(pred.time_s.point)} predicted for {epochs} epochs",
                 "What this training run will cost")
     took = duration(actual.time_s)
@@ -136,7 +144,8 @@ def render_html(report: ReportData) -> str:
         created = datetime.fromisoformat(report.created_at).strftime("%Y-%m-%d %H:%M UTC")
     except ValueError:
         created = report.created_at or "unknown date"
-    preflight = bench is not None and pred is not None
+    dry_run = is_dry_run(report)
+    preflight = bench is not None and pred is not None and not dry_run
     page_title, heading = _titles(report)
     context = {
         "r": report,
@@ -145,6 +154,7 @@ def render_html(report: ReportData) -> str:
         "heading": heading,
         "preflight": preflight,
         "tracked": _tracked(report),
+        "dry_run": dry_run_sentences(report) if dry_run else None,
         "cards": _headline(report),
         "benchmark_share": share,
         "epoch_chart": epoch_chart(report) if preflight else None,

@@ -12,7 +12,14 @@ from rich.text import Text
 from ..result import ReportData
 from .format import duration, energy, mass, money, percent, plain, power, span
 from .offers import cloud_rows
-from .tracked import check_sentences, comparisons, forecast_sentences, progress_rows
+from .tracked import (
+    check_sentences,
+    comparisons,
+    dry_run_sentences,
+    forecast_sentences,
+    is_dry_run,
+    progress_rows,
+)
 
 
 def _row(table: Table, *cells: str) -> None:
@@ -194,6 +201,8 @@ def _title(report: ReportData) -> str:
     predicted = f"predicted {duration(report.prediction.time_s.point)}" if report.prediction else ""
     if report.actual is None:
         return f"{version}: {predicted}"
+    if report.actual.dry_run:
+        return f"{version}: dry run of {duration(report.actual.time_s)}, {predicted} for the fit"
     took = f"took {duration(report.actual.time_s)}"
     if not report.actual.completed:
         took = f"stopped after {duration(report.actual.time_s)}"
@@ -202,17 +211,28 @@ def _title(report: ReportData) -> str:
 
 def renderable(report: ReportData) -> Panel:
     parts: list = []
-    if report.actual is not None:
+    dry = is_dry_run(report)
+    if dry:
+        parts += [Text(plain("\n".join(dry_run_sentences(report)))), Text("")]
+    elif report.actual is not None:
         parts += [*_real_run(report), Text("")]
     if report.prediction is not None and report.benchmark is not None:
-        parts += [_prediction_table(report), Text(""), _measured_table(report), Text("")]
+        parts += [_prediction_table(report), Text("")]
+        if not dry:
+            parts += [_measured_table(report), Text("")]
     energy_table = _energy_table(report)
     if energy_table is not None:
         parts += [energy_table, Text("")]
     cloud_table = _cloud_table(report)
     if cloud_table is not None:
         parts += [cloud_table, Text("")]
-    if report.prediction is not None and report.benchmark is not None:
+    if dry:
+        fit = report.prediction.fit
+        parts.append(Text(plain(
+            f"Model (dry run): epoch = {report.plan.batches_per_epoch - 1} x "
+            f"{fit.per_batch_s * 1e3:.3f} ms per step + {duration(fit.intercept_s)} per epoch "
+            "outside the steps, plus the extras at their own rate.")))
+    elif report.prediction is not None and report.benchmark is not None:
         parts.append(_facts(report))
     else:
         parts.append(_plan_line(report))

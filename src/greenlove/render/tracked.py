@@ -96,6 +96,30 @@ def comparisons(report: ReportData) -> list[Comparison]:
     ]
 
 
+def is_dry_run(report: ReportData) -> bool:
+    """A dry run's Report: a pre-flight made in the training loop itself."""
+    return report.actual is not None and report.actual.dry_run and report.prediction is not None
+
+
+def dry_run_sentences(report: ReportData) -> list[str]:
+    """A dry run: what part of the fit it ran, why it stopped, what it saw besides steps."""
+    a, bench, pred = report.actual, report.benchmark, report.prediction
+    share = a.time_s / pred.time_s.point if pred.time_s.point else 0.0
+    extras = ", ".join(f"{e.kind} {e.count} x {duration(e.total_s / e.count)}"
+                       for e in a.extras if e.count)
+    budget = bench.budget_rule if bench is not None else "unknown"
+    epochs = f"{a.epochs_done} whole epoch{'' if a.epochs_done == 1 else 's'}"
+    reason = a.stop_reason.removeprefix("dry run: ")
+    return [
+        f"Dry run: the fit's first {a.steps_done} steps ({epochs} of {a.steps_per_epoch} steps) "
+        f"in {duration(a.time_s)} ({percent(share)} of the predicted fit); budget {budget}; "
+        f"stopped because {reason}.",
+        "Seen beside the steps: " + (extras or "nothing (no validation or checkpoint)") + ".",
+        "A dry run's training is not kept (the framework callbacks put the model, optimizer "
+        "and RNG states back): start the real fit with a fresh trainer.",
+    ]
+
+
 def check_sentences(report: ReportData) -> list[str]:
     """'predicted 1 min 04 s (95%: 49.0 s – 1 min 19 s), took 1 min 01 s: 4.9% long, inside the
     interval', and the same for energy where it was predicted, measured and checked; else why

@@ -243,9 +243,10 @@ def _dry_run_report(plan: TrackPlan, end: RunEnd, actual: Actual, metered: Meter
         extras_s={f"dry run: {e.kind}": e.total_s for e in actual.extras})
     prediction = prediction_of(forecast, epochs=plan.epochs, steps_per_epoch=steps,
                                confidence=plan.confidence)
-    note = (f"Predicted from a dry run in the training loop itself: {actual.steps_done} steps "
-            f"in {actual.time_s:.1f} s ({end.stop_reason}); the forecast rests on "
-            f"{forecast.basis}.")
+    # What the forecast could not see (an epoch's end, an extra) is the user's to know.
+    caveats = forecast.basis.split("; ")[1:]
+    notes = [f"The dry run's prediction could not see everything: {'; '.join(caveats)}."] \
+        if caveats else []
     return Report(
         plan=RunPlan(epochs=plan.epochs, batches_per_epoch=steps, dataset_size=None,
                      batch_size=None, loader_kind="dry run", num_workers=0,
@@ -254,7 +255,7 @@ def _dry_run_report(plan: TrackPlan, end: RunEnd, actual: Actual, metered: Meter
         assumptions={"drift_rel": {"value": plan.drift_rel, "unit": "fraction (1 sd)",
                                    "source": plan.drift_source},
                      **metered.assumptions},
-        warnings=(note, *warnings), environment=describe_environment(),
+        warnings=(*notes, *warnings), environment=describe_environment(),
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         greenlove_version=__version__, actual=actual, forecasts=forecasts,
     )
