@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import pytest
@@ -131,7 +132,7 @@ def test_a_dry_runs_page_is_a_pre_flight_not_a_stopped_run(clock, tmp_path):
         run.expect_extra("validation", 20)
         train(run, clock, loader, 20)
     path = run.result.save_html(tmp_path / "dry.html")
-    page = path.read_text()
+    page = html.unescape(path.read_text())
     assert "Dry run: the fit's first 200 steps" in page
     assert "Predicted vs actual" not in page and "stopped after" not in page
     text = run.result.summary()
