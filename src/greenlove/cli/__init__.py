@@ -78,7 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
                                "2 adds pass 2, predicted with the drift learnt from the other "
                                "workloads' pass-1 runs, whose run is also the repeat that "
                                "measures the machine's floor")
-    validate.add_argument("--workloads", nargs="+", default=None, help="names (default: all)")
+    validate.add_argument("--workloads", nargs="+", default=None,
+                          help="names (default: all, the frameworks' lightning, hf and ddp "
+                               "included where installed)")
+    validate.add_argument("--no-frameworks", action="store_true",
+                          help="leave out the framework workloads (lightning, hf, ddp)")
     validate.add_argument("--json", type=Path, default=None, help="also write rows as JSON")
     validate.add_argument("--markdown", type=Path, default=None, help="also write a Markdown table")
     validate.add_argument("--speedup", action="store_true",

@@ -69,7 +69,9 @@ def validate_command(args: argparse.Namespace, console: Console) -> int:
     from ..render.format import number
     from ..validate.accuracy import run_accuracy, summarise
     from ..validate.calibration import validate_folders
+    from ..validate.frameworks import CHECK_MODULES, run_framework_checks
     from ..validate.table import (
+        framework_lines,
         markdown,
         overhead_lines,
         rich_table,
@@ -105,23 +107,46 @@ def validate_command(args: argparse.Namespace, console: Console) -> int:
                           f"covered {'yes' if p2.covered else 'NO'}   drift "
                           f"{(p2.drift_rel or 0):.1%} ({p2.drift_method})", markup=False)
 
-    rows = run_accuracy(args.workloads, scale=scale, repeat=repeat, folders=folders,
-                        on_row=on_row)
+    named = args.workloads or []
+    framework_names = [n for n in named if n in CHECK_MODULES] if named else \
+        ([] if args.no_frameworks else list(CHECK_MODULES))
+    builtin = [n for n in named if n not in CHECK_MODULES]
+    rows = run_accuracy(builtin or None, scale=scale, repeat=repeat, folders=folders,
+                        on_row=on_row) if builtin or not named else []
+
+    def on_framework(row) -> None:
+        console.print(f"  {row.workload:<9} ({row.method}) predicted {number(row.predicted_s):>7} s"
+                      f"   actual {number(row.actual_s):>7} s   error {row.error:+.1%}   "
+                      f"covered {'yes' if row.covered else 'NO'}   prediction took "
+                      f"{row.benchmark_share:.1%} of the run", markup=False)
+
+    def on_skip(name: str, why: str) -> None:
+        console.print(f"  {name}: skipped ({why})", markup=False, soft_wrap=True)
+
+    frameworks = run_framework_checks(framework_names, scale=scale, on_row=on_framework,
+                                      on_skip=on_skip)
+    if not rows:
+        console.print(rich_table(rows, frameworks))
+        for line in framework_lines(frameworks):
+            console.print(line, markup=False, soft_wrap=True)
+        return 0
     summary = summarise(rows)
     overhead = None
     if not args.no_overhead:
         from ..validate.track_overhead import measure_track_overhead
 
         overhead = measure_track_overhead(pairs=40, steps_per_block=100)
-    console.print(rich_table(rows))
+    console.print(rich_table(rows, frameworks))
     console.print(rich_tracking_table(rows))
-    lines = summary_lines(summary) + ([] if overhead is None else overhead_lines(overhead))
+    lines = summary_lines(summary) + framework_lines(frameworks) \
+        + ([] if overhead is None else overhead_lines(overhead))
     for line in lines:
         console.print(line, markup=False, soft_wrap=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
+        args.json.write_text(json.dumps([*(r.to_dict() for r in rows),
+                                         *(r.to_dict() for r in frameworks)], indent=2) + "\n")
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(markdown(rows, summary, overhead) + "\n")
+        args.markdown.write_text(markdown(rows, summary, overhead, frameworks) + "\n")
     return 0

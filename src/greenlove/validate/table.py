@@ -8,6 +8,7 @@ full run. The summary lines hold what spans the rows, with the targets beside th
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 
 from rich import box
@@ -16,6 +17,7 @@ from rich.table import Table
 from ..render.format import number, percent, span
 from .accuracy import AccuracyRow, AccuracySummary
 from .calibration import COVERAGE_TARGET, HALF_WIDTH_TARGET, CalibrationSummary
+from .frameworks import FrameworkRow
 from .live import LIVE_COVERAGE_TARGET, LIVE_FRACTIONS, LiveSummary
 from .track_overhead import OVERHEAD_TARGET, STEP_TARGET_S, TrackOverheadResult
 
@@ -57,6 +59,32 @@ def _cells(row: AccuracyRow) -> tuple[str, ...]:
     )
 
 
+def _framework_cells(row: FrameworkRow) -> tuple[str, ...]:
+    """A framework workload in the accuracy table: its prediction's own columns, and "—"
+    where a column is the benchmark's (the proportional and first-epoch baselines)."""
+    return (
+        f"{row.workload} ({row.method})", str(row.epochs), number(row.predicted_s),
+        _span(row.low_s, row.high_s), number(row.actual_s), f"{row.error:+.1%}",
+        _yes(row.covered), percent(row.benchmark_share), "—", "—",
+        "—" if row.predicted_kwh is None else
+        f"{_wh(row.predicted_kwh)} ({_span(row.low_kwh, row.high_kwh, _wh)})",
+        _wh(row.actual_kwh),
+        "—" if row.energy_error is None else f"{row.energy_error:+.1%}",
+        _yes(row.energy_covered),
+    )
+
+
+def framework_lines(rows: Sequence[FrameworkRow]) -> list[str]:
+    """The framework workloads' figures in one line (none when none ran)."""
+    if not rows:
+        return []
+    errors = sorted(abs(r.error) for r in rows)
+    return [f"frameworks ({', '.join(r.workload for r in rows)}): median |error| "
+            f"{statistics.median(errors):.1%}, worst {errors[-1]:.1%}; covered "
+            f"{sum(r.covered for r in rows)} of {len(rows)}; prediction's share of the run "
+            f"{', '.join(percent(r.benchmark_share) for r in rows)}"]
+
+
 def _track_cells(row: AccuracyRow) -> tuple[str, ...]:
     live = [row.live_at(f) for f in LIVE_FRACTIONS]
     p2 = row.pass2
@@ -92,9 +120,12 @@ def _table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) ->
     return table
 
 
-def rich_table(rows: Sequence[AccuracyRow]) -> Table:
-    """The pre-flight prediction (pass 1) against its tracked full run."""
-    return _table("greenlove accuracy benchmark", _HEADERS, [_cells(r) for r in rows])
+def rich_table(rows: Sequence[AccuracyRow],
+               frameworks: Sequence[FrameworkRow] = ()) -> Table:
+    """The pre-flight prediction (pass 1) against its tracked full run; the framework
+    workloads' predictions (dry run, estimate in a DDP job) against theirs below."""
+    return _table("greenlove accuracy benchmark", _HEADERS,
+                  [*(_cells(r) for r in rows), *(_framework_cells(r) for r in frameworks)])
 
 
 def rich_tracking_table(rows: Sequence[AccuracyRow]) -> Table:
@@ -200,12 +231,15 @@ def _markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> li
 
 
 def markdown(rows: Sequence[AccuracyRow], summary: AccuracySummary,
-             overhead: TrackOverheadResult | None = None) -> str:
-    lines = _markdown_table(_HEADERS, [_cells(r) for r in rows])
+             overhead: TrackOverheadResult | None = None,
+             frameworks: Sequence[FrameworkRow] = ()) -> str:
+    lines = _markdown_table(_HEADERS, [*(_cells(r) for r in rows),
+                                       *(_framework_cells(r) for r in frameworks)])
     lines.append("")
     lines += _markdown_table(_TRACK_HEADERS, [_track_cells(r) for r in rows])
     lines.append("")
     lines += [line.rstrip() for line in summary_lines(summary)]
+    lines += framework_lines(frameworks)
     if overhead is not None:
         lines += overhead_lines(overhead)
     return "\n".join(lines)
