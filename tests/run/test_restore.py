@@ -101,8 +101,10 @@ def test_wrapping_style_restores_on_break_and_reports_what_it_has() -> None:
     model, optimizer = make_model()
     before = _snapshot(model, optimizer)
     train = _train(model, optimizer)
+    # A budget that lasts past the sixth epoch even on a busy machine (an automatic one of
+    # 2 s may end the schedule first, and then the loop is not left early).
     with greenlove.Benchmark(make_loader(), epochs=3, restore=(model, optimizer),
-                             progress=False) as bench:
+                             progress=False, budget_s=60.0) as bench:
         for count, sample_loader in enumerate(bench):
             train(sample_loader)
             if count == 5:
