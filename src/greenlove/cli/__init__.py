@@ -52,22 +52,28 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="predict a built-in CNN training on digits")
     demo.add_argument("--out", type=Path, default=Path("greenlove-out"),
                       help="folder for greenlove.json (default: ./greenlove-out)")
-    demo.add_argument("--epochs", type=_positive_int, default=30)
+    demo.add_argument("--epochs", type=_positive_int, default=30,
+                      help="epochs of the full run to predict (default 30)")
     demo.add_argument("--copies", type=_positive_int, default=20,
                       help="how many noisy copies of the 1,797 digits to train on (default 20)")
     demo.add_argument("--budget", type=_positive_float, default=None,
                       help="benchmark budget in seconds (default: automatic)")
-    demo.add_argument("--no-progress", action="store_true")
+    demo.add_argument("--zone", default=None,
+                      help="electricity zone of this machine, as the tables name it (DE, US-CA, "
+                           "...; default: guessed from the time zone)")
+    demo.add_argument("--price", type=_positive_float, default=None,
+                      help="electricity price in USD/kWh (default: the zone's table value)")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.add_argument("--open", action="store_true", help="open report.html in a browser afterwards")
 
     report = commands.add_parser("report", help="render a saved JSON report as HTML")
-    report.add_argument("file", type=Path)
+    report.add_argument("file", type=Path, help="a greenlove JSON report")
     report.add_argument("-o", "--output", type=Path, default=None,
                         help="HTML file to write (default: next to FILE, .html)")
     report.add_argument("--open", action="store_true", help="open it in a browser afterwards")
 
     show = commands.add_parser("show", help="print a saved report")
-    show.add_argument("file", type=Path)
+    show.add_argument("file", type=Path, help="a greenlove JSON report")
 
     validate = commands.add_parser("validate", help="accuracy benchmark: predict, then train fully")
     validate.add_argument("--quick", action="store_true",
@@ -98,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     gpus.add_argument("--file", type=Path, default=None, help="your own gpus.csv instead")
     clouds = commands.add_parser("clouds", help="the cloud GPU offers, Crusoe first, with sources")
     clouds.add_argument("--file", type=Path, default=None, help="your own cloud_offers.csv instead")
-    clouds.add_argument("--provider", default=None, help="only this provider")
+    clouds.add_argument("--provider", default=None,
+                        help="only this provider (case ignored; a prefix is enough: crus)")
 
     history = commands.add_parser("history",
                                   help="this machine's record of predicted vs actual runs")

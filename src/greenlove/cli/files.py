@@ -18,9 +18,13 @@ def demo_command(args: argparse.Namespace, console: Console) -> int:
     run = build_demo(copies=args.copies, epochs=args.epochs)
     console.print(f"greenlove demo: a CNN on {len(run.loader.dataset)} digit images, "
                   f"{run.epochs} epochs; benchmarking on a sample ...")
+    from ..compare import Site
+
+    site = Site(zone=args.zone, usd_per_kwh=args.price) \
+        if args.zone is not None or args.price is not None else None
     report = estimate(run.train_epoch, run.loader, epochs=run.epochs,
                       restore=(run.model, run.optimizer), budget_s=args.budget,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, site=site)
     from ..render import renderable
 
     console.print(renderable(report))

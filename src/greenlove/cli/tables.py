@@ -45,8 +45,13 @@ def clouds_command(args: argparse.Namespace, console: Console) -> int:
 
     from ..data.tables import load_offers
 
+    wanted = None if args.provider is None else args.provider.strip().lower()
     offers = [o for o in load_offers(args.file)
-              if args.provider is None or o.provider.lower() == args.provider.lower()]
+              if wanted is None or o.provider.lower().startswith(wanted)]
+    if wanted is not None and not offers:
+        known = sorted({o.provider for o in load_offers(args.file)})
+        raise ValueError(f"--provider {args.provider!r} matches no provider; known: "
+                         f"{', '.join(known)}")
     table = Table(title=f"{len(offers)} cloud GPU offers, $ per GPU-hour (empty: no published price)",
                   title_justify="left")
     for column in ("provider", "GPU", "GPUs", "on demand", "spot", "region", "grid zone", "source"):

@@ -212,12 +212,12 @@ def _resolve_zone(site: Site, carbon: Mapping[str, CarbonIntensity],
     found = _lookup(country, carbon) if country else None
     if found is not None:
         warnings.append(f"Zone {found} guessed from the system time zone {tz}; pass Site(zone=...) "
-                        "to set it.")
+                        "to set it (greenlove demo --zone).")
         return found, ZONE_GUESSED, f"guessed from time zone {tz} ({zone_tab.name})"
     if WORLD not in carbon:
         raise SiteError("no zone given, none could be guessed, and the carbon table has no WORLD row")
     why = f"time zone {tz!r} maps to no known zone" if tz else "no system time zone found"
-    warnings.append(f"Zone unknown ({why}): world average used; pass Site(zone=...) to set it.")
+    warnings.append(f"Zone unknown ({why}): world average used; pass Site(zone=...) to set it (greenlove demo --zone).")
     return WORLD, ZONE_WORLD, f"world average ({why})"
 
 
@@ -281,10 +281,10 @@ def _resolve_price(site: Site, zone: str, prices: Mapping[str, ElectricityPrice]
     if prices:
         median = statistics.median(row.usd_per_kwh for row in prices.values())
         warnings.append(f"No electricity price for {zone}: the median of the {len(prices)} countries' "
-                        "prices used; pass Site(usd_per_kwh=...) for yours.")
+                        "prices used; pass Site(usd_per_kwh=...) for yours (greenlove demo --price).")
         return median, (f"median of the {len(prices)} countries in greenlove's price table "
                         f"({next(iter(prices.values())).source})"), "table-median"
-    warnings.append(f"No electricity price for {zone}: cost omitted; pass Site(usd_per_kwh=...).")
+    warnings.append(f"No electricity price for {zone}: cost omitted; pass Site(usd_per_kwh=...) (greenlove demo --price).")
     return None, "no price known for this zone", METHOD_UNKNOWN
 
 
