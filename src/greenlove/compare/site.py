@@ -217,7 +217,8 @@ def _resolve_zone(site: Site, carbon: Mapping[str, CarbonIntensity],
     if WORLD not in carbon:
         raise SiteError("no zone given, none could be guessed, and the carbon table has no WORLD row")
     why = f"time zone {tz!r} maps to no known zone" if tz else "no system time zone found"
-    warnings.append(f"Zone unknown ({why}): world average used; pass Site(zone=...) to set it (greenlove demo --zone).")
+    warnings.append(f"Zone unknown ({why}): world average used; pass Site(zone=...) to set it "
+                    "(greenlove demo --zone).")
     return WORLD, ZONE_WORLD, f"world average ({why})"
 
 
@@ -284,7 +285,8 @@ def _resolve_price(site: Site, zone: str, prices: Mapping[str, ElectricityPrice]
                         "prices used; pass Site(usd_per_kwh=...) for yours (greenlove demo --price).")
         return median, (f"median of the {len(prices)} countries in greenlove's price table "
                         f"({next(iter(prices.values())).source})"), "table-median"
-    warnings.append(f"No electricity price for {zone}: cost omitted; pass Site(usd_per_kwh=...) (greenlove demo --price).")
+    warnings.append(f"No electricity price for {zone}: cost omitted; pass Site(usd_per_kwh=...) "
+                    "(greenlove demo --price).")
     return None, "no price known for this zone", METHOD_UNKNOWN
 
 
