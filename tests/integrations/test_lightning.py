@@ -235,6 +235,14 @@ def test_a_fit_without_an_end_says_what_to_pass(tmp_path):
     assert cb.report is None
 
 
+def test_a_fit_that_trains_no_batch_is_not_tracked(tmp_path):
+    cb = callback(tmp_path)
+    with pytest.warns(greenlove.GreenloveWarning, match="trains no batch"):
+        trainer(tmp_path, cb, max_epochs=2, limit_train_batches=0, checkpoint=False).fit(
+            Tiny(), *loaders())
+    assert cb.report is None and not (tmp_path / "out").exists()
+
+
 class Stream(IterableDataset):
     def __iter__(self):
         g = torch.Generator().manual_seed(0)

@@ -126,6 +126,8 @@ class GreenloveCallback(pl.Callback):
     def _fit_length(trainer: pl.Trainer) -> FitLength | None:
         if trainer.max_epochs == -1 and trainer.max_steps == -1:
             return fit_length(max_epochs=-1, max_steps=-1, batches_per_epoch=None)
+        if trainer.limit_train_batches == 0:
+            return None          # Lightning trains nothing (and sets no length)
         # The training data set up now rather than after the sanity check (the loop then
         # reuses it, as it does for estimated_stepping_batches): the trainer then knows the
         # batches of an epoch and the validation schedule.
