@@ -130,6 +130,21 @@ def test_metrics_are_flat_floats_under_greenlove_keys(clock):
     assert all(k.startswith("greenlove/") and isinstance(v, float) for k, v in metrics.items())
 
 
+def test_latest_forecast_is_the_trackers_own_and_metrics_can_take_it(clock):
+    loader = make_loader(100, 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GreenloveWarning)
+        with start(clock, epochs=4) as run:
+            assert run.latest_forecast is None
+            train(run, clock, loader, 2)
+            latest = run.latest_forecast
+            assert latest is not None and latest is run.latest_forecast   # none made since
+            assert latest.epochs_done == 2
+            assert run.metrics(latest)["greenlove/done"] == latest.done
+            train(run, clock, loader, 1)
+            assert run.latest_forecast is not latest and run.latest_forecast.epochs_done == 3
+
+
 def test_step_end_counts_steps_of_a_loop_without_a_loader(clock):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GreenloveWarning)

@@ -218,9 +218,17 @@ class Run:
             return self._last_forecast
         return self._compute()
 
-    def metrics(self) -> dict[str, float]:
-        """The forecast as a flat dict of floats (keys ``greenlove/...``) for any logger."""
-        f = self.forecast()
+    @property
+    def latest_forecast(self) -> Forecast | None:
+        """The last forecast the tracker made (its thread, once a second; epoch and extra ends),
+        without computing one; None before the first. Each is a new object, so a logger can
+        tell a new one by identity and log only then."""
+        return self._last_forecast
+
+    def metrics(self, forecast: Forecast | None = None) -> dict[str, float]:
+        """The forecast as a flat dict of floats (keys ``greenlove/...``) for any logger.
+        ``forecast``: one this run made (``latest_forecast``), instead of computing one now."""
+        f = self.forecast() if forecast is None else forecast
         out: dict[str, float] = {"greenlove/done": f.done, "greenlove/elapsed_s": f.elapsed_s,
                                  "greenlove/steps": float(f.steps_done),
                                  "greenlove/epochs": float(f.epochs_done)}
