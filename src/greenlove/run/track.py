@@ -290,7 +290,7 @@ class Run:
             if reason is None:
                 reason = self._stop_reason or ("completed" if completed else "stopped early")
             if self._plan.dry_run is not None and self._dry_forecast is None and \
-                    final is not None and final.time_s is not None:
+                    _predicts(final):
                 self._dry_forecast = final    # ended before the rule stopped it: what it saw
             if final is not None:
                 self._last_forecast = final
@@ -421,7 +421,8 @@ class Run:
         if reason is not None:
             self._should_stop = True
             self._stop_reason = reason
-            self._dry_forecast = forecast
+            if _predicts(forecast):     # budget_s may be spent before any forecast is made
+                self._dry_forecast = forecast
 
     def _warn_once(self, key: str, sentence: str) -> None:
         if key in self._warned:
@@ -439,6 +440,12 @@ class Run:
             self._warn_once(f"failed {name}", f"greenlove tracking: {name} failed and was "
                             f"skipped ({type(error).__name__}: {error}).")
             return None
+
+
+def _predicts(forecast: Forecast | None) -> bool:
+    """The forecast can stand for a dry run's prediction of the whole run."""
+    return forecast is not None and forecast.time_s is not None \
+        and forecast.per_step_s is not None
 
 
 def _check_kind(kind: object) -> None:
