@@ -1,5 +1,6 @@
-"""A dry run whose budget_s is spent before any forecast can be made: it stops, and its Report
-says what it saw without a prediction (it used to fail building the Report)."""
+"""A dry run's Report where the stop rule had no forecast to rest on: the budget spent before
+any forecast (a Report without a prediction), and a dry run that completed the whole run (the
+last forecast taken while it ran). Both used to fail building the Report."""
 
 from __future__ import annotations
 
@@ -34,3 +35,20 @@ def test_a_dry_run_with_steps_enough_predicts_the_whole_run(clock):
     prediction = run.result.prediction
     assert prediction is not None
     assert prediction.time_s.low <= prediction.time_s.point <= prediction.time_s.high
+
+
+def test_a_dry_run_that_completes_the_whole_run_still_predicts(clock):
+    run = greenlove.track(epochs=1, steps_per_epoch=40, dry_run=True, budget_s=100.0,
+                          history=False, progress=False, energy=fake_energy(clock),
+                          instruments=fake_instruments(clock))
+    for i in range(40):
+        run.step_end()
+        clock.advance(0.01)
+        if i == 10:           # too few blocks for the rule to stop it
+            run.extra_begin("validation")
+            run.extra_end()       # an update mid-run: the last forecast taken while it ran
+    run.epoch_end()
+    result = run.result
+    assert not run.should_stop
+    assert result.actual.completed and result.prediction is not None
+    assert result.prediction.time_s.point > 0
