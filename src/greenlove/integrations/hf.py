@@ -143,8 +143,8 @@ def _expected_extras(args: Any, state: Any, *, epochs: int, steps_per_epoch: int
 class GreenloveCallback(TrainerCallback):
     """Tracks a ``transformers.Trainer`` run with greenlove (see the module docstring).
 
-        trainer = Trainer(model, args, ..., callbacks=[GreenloveCallback(out="greenlove-out")])
-        trainer.train()
+        callback = GreenloveCallback(out="greenlove-out")
+        Trainer(model, args, ..., callbacks=[callback]).train()
         print(callback.report)
 
     Arguments as for ``greenlove.track`` (``report``, ``limits``, ``on_limit``, ``out``,
