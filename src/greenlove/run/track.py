@@ -120,6 +120,7 @@ class Run:
         self._result: Any = None
         self._expected: dict[str, int] = {}
         self._dry_forecast: Forecast | None = None
+        self._dry_latest: Forecast | None = None     # a dry run's last forecast with a rate
 
     # -- the user's loop ------------------------------------------------------------------
     def watch(self, iterable: Iterable[T]) -> Iterator[T]:
@@ -297,9 +298,11 @@ class Run:
                 max_steps is not None and snapshot.steps >= max_steps)
             if reason is None:
                 reason = self._stop_reason or ("completed" if completed else "stopped early")
-            if self._plan.dry_run is not None and self._dry_forecast is None and \
-                    final is not None and final.time_s is not None:
-                self._dry_forecast = final    # ended before the rule stopped it: what it saw
+            if self._plan.dry_run is not None and self._dry_forecast is None:
+                # Ended before the rule stopped it: what it saw (a run that completed: the
+                # last forecast with a rate, the final one having nothing left to forecast).
+                seen = final if _predicts(final) else self._dry_latest
+                self._dry_forecast = seen if _predicts(seen) else None
             if final is not None:
                 self._last_forecast = final
                 if completed and final.time_s is not None:
@@ -424,12 +427,15 @@ class Run:
         budget = self._plan.dry_run
         if budget is None or self._should_stop:
             return
+        if _predicts(forecast):
+            self._dry_latest = forecast
         seen = {e.kind: e.count for e in self._log.snapshot().extras} if self._log else {}
         reason = dry_run_stop(forecast, budget, unseen_extras(self._expected, seen))
         if reason is not None:
             self._should_stop = True
             self._stop_reason = reason
-            self._dry_forecast = forecast
+            if _predicts(forecast):     # budget_s may be spent before any forecast is made
+                self._dry_forecast = forecast
 
     def _warn_once(self, key: str, sentence: str) -> None:
         if key in self._warned:
@@ -447,6 +453,12 @@ class Run:
             self._warn_once(f"failed {name}", f"greenlove tracking: {name} failed and was "
                             f"skipped ({type(error).__name__}: {error}).")
             return None
+
+
+def _predicts(forecast: Forecast | None) -> bool:
+    """The forecast can stand for a dry run's prediction of the whole run."""
+    return forecast is not None and forecast.time_s is not None \
+        and forecast.per_step_s is not None
 
 
 def _check_kind(kind: object) -> None:
