@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 
 import pytest
 
@@ -138,3 +139,19 @@ def test_a_dry_runs_page_is_a_pre_flight_not_a_stopped_run(clock, tmp_path):
     text = run.result.summary()
     assert "dry run of 2.3 s, predicted 46.0 s for the fit" in text
     assert "validation 1 x 300 ms" in text
+
+
+def test_a_wide_prediction_is_log_normal_never_clamped_at_zero():
+    from dataclasses import replace
+
+    from greenlove.run.dry_run import prediction_of
+    wide = replace(forecast(estimate_sd=30.0), wander_rel=0.5, per_step_sd_s=0.001,
+                   per_epoch_sd_s=0.0)
+    t = prediction_of(wide, epochs=10, steps_per_epoch=100, confidence=0.95).time_s
+    rel = (30.0**2 + 50.0**2) ** 0.5 / 100
+    assert t.point == 100.0
+    assert t.low == pytest.approx(100 * math.exp(-1.959964 * rel), rel=1e-5) and t.low > 0
+    assert t.high == pytest.approx(100 * math.exp(1.959964 * rel), rel=1e-5)
+    narrow = prediction_of(replace(wide, wander_rel=0.02, estimate_sd_s=1.0), epochs=10,
+                           steps_per_epoch=100, confidence=0.95).time_s
+    assert narrow.high - narrow.point == pytest.approx(narrow.point - narrow.low)

@@ -103,7 +103,7 @@ def prediction_of(forecast: Forecast, *, epochs: int, steps_per_epoch: int,
                   confidence: float) -> Prediction:
     """The whole fit as the dry run's forecast at its stop sees it, as a pre-flight Prediction
     (method "dry run"): per step ``r``, per epoch ``x``, their 1-sd uncertainties; the interval
-    is the estimates' and the speed's wander over the whole fit."""
+    is the estimates' and the speed's wander over the whole fit (log-normal where it is wide)."""
     assert forecast.time_s is not None and forecast.per_step_s is not None
     r, x = forecast.per_step_s, forecast.per_epoch_s or 0.0
     r_sd, x_sd = forecast.per_step_sd_s or 0.0, forecast.per_epoch_sd_s or 0.0
@@ -115,7 +115,11 @@ def prediction_of(forecast: Forecast, *, epochs: int, steps_per_epoch: int,
     point = forecast.time_s.point
     estimate_sd = forecast.estimate_sd_s or 0.0
     sd_total = math.hypot(estimate_sd, (forecast.wander_rel or 0.0) * point)
-    whole = Interval(point, max(point - z * sd_total, 0.0), point + z * sd_total, confidence)
+    # A duration's errors are relative: a wide interval is log-normal (its low end stays above
+    # zero instead of being clamped there); a narrow one is the symmetric one, near enough.
+    rel = sd_total / point if point > 0 else 0.0
+    whole = Interval(point, point * math.exp(-z * rel), point * math.exp(z * rel), confidence) \
+        if rel > 0.1 else Interval(point, point - z * sd_total, point + z * sd_total, confidence)
     fit = FitSummary(
         method="dry run", intercept_s=x, per_batch_s=r, covariance=((x_sd**2, 0.0),
                                                                     (0.0, r_sd**2)),
