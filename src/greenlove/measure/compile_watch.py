@@ -1,0 +1,111 @@
+"""What torch's compiler (``torch.compile``: TorchDynamo and its backends) reports, read before
+and after each timed epoch, so that compilation is booked as a one-off of its own.
+
+The figures come from ``torch._dynamo.utils``, where the running torch offers them: its
+``counters`` (frames, unique graphs, graph breaks with their reasons), its cumulative compile
+time (``calculate_time_spent()["total_wall_time"]``, forward and backward) and its compilation
+metrics (each frame compiled, with a recompile's reason). They are private to torch and may
+change: a reader that finds none says so, and nothing else breaks. Nothing here imports torch's
+compiler: when the user's code has not loaded it, nothing was compiled.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+DYNAMO_UTILS = "torch._dynamo.utils"
+
+
+@dataclass(frozen=True)
+class CompileState:
+    """The compiler's cumulative figures at one moment (None fields: not offered)."""
+
+    compile_s: float | None          # wall time spent compiling so far
+    graphs: int                      # unique graphs compiled so far
+    frames: int                      # frames handed to the compiler so far
+    graph_breaks: int
+    recompiles: int
+    reasons: tuple[str, ...]         # recompile and graph-break reasons, oldest first
+    source: str                      # where the figures come from, or why there are none
+
+    @property
+    def available(self) -> bool:
+        return self.compile_s is not None
+
+
+@dataclass(frozen=True)
+class CompileActivity:
+    """What the compiler did between two states (seconds; counts)."""
+
+    compile_s: float
+    graphs: int
+    frames: int
+    graph_breaks: int
+    recompiles: int
+    reasons: tuple[str, ...]
+
+    @property
+    def any(self) -> bool:
+        return self.compile_s > 0 or self.graphs > 0 or self.recompiles > 0
+
+
+NONE_SEEN = CompileActivity(0.0, 0, 0, 0, 0, ())
+
+Reader = Callable[[], CompileState]
+
+
+def read_compile_state(utils: Any = None) -> CompileState:
+    """The compiler's figures now, from ``utils`` (torch._dynamo.utils; None: the module if the
+    process has loaded it, else "not loaded": nothing compiled)."""
+    if utils is None:
+        utils = sys.modules.get(DYNAMO_UTILS)
+        if utils is None:
+            return CompileState(0.0, 0, 0, 0, 0, (), "torch.compile not used in this process")
+    try:
+        counters: Mapping[str, Mapping[str, int]] = utils.counters
+        spent = utils.calculate_time_spent() if hasattr(utils, "calculate_time_spent") else None
+        metrics: Sequence[Any] = utils.get_compilation_metrics() \
+            if hasattr(utils, "get_compilation_metrics") else ()
+    except Exception as error:  # a private API that changed: say it, break nothing
+        return CompileState(None, 0, 0, 0, 0, (), f"torch's compiler figures unreadable "
+                            f"({type(error).__name__}: {error})")
+    compile_s = None
+    if isinstance(spent, Mapping):
+        if "total_wall_time" in spent:
+            compile_s = float(spent["total_wall_time"])
+        else:
+            compile_s = float(spent.get("entire_frame_compile", 0.0)) + float(
+                spent.get("entire_backward_compile", 0.0))
+    breaks = dict(counters.get("graph_break", {}))
+    recompile_reasons = [str(m.recompile_reason) for m in metrics
+                         if getattr(m, "recompile_reason", None)]
+    source = f"{DYNAMO_UTILS} (counters, calculate_time_spent, compilation metrics)"
+    if compile_s is None:
+        source = f"{DYNAMO_UTILS}: this torch offers no compile time"
+    return CompileState(
+        compile_s=compile_s,
+        graphs=int(counters.get("stats", {}).get("unique_graphs", 0)),
+        frames=int(counters.get("frames", {}).get("total", 0)),
+        graph_breaks=int(sum(breaks.values())),
+        recompiles=len(recompile_reasons),
+        reasons=(*recompile_reasons, *(f"graph break: {k}" for k in breaks)),
+        source=source,
+    )
+
+
+def activity(before: CompileState, after: CompileState) -> CompileActivity:
+    """What the compiler did from ``before`` to ``after`` (none where it offers no figures)."""
+    if not (before.available and after.available):
+        return NONE_SEEN
+    seen = set(before.reasons)
+    return CompileActivity(
+        compile_s=max((after.compile_s or 0.0) - (before.compile_s or 0.0), 0.0),
+        graphs=max(after.graphs - before.graphs, 0),
+        frames=max(after.frames - before.frames, 0),
+        graph_breaks=max(after.graph_breaks - before.graph_breaks, 0),
+        recompiles=max(after.recompiles - before.recompiles, 0),
+        reasons=tuple(r for r in after.reasons if r not in seen),
+    )
