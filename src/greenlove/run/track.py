@@ -22,12 +22,21 @@ from typing import Any, TypeVar
 
 from ..errors import GreenloveWarning
 from ..measure import Instruments
+from ..measure.ranks import RankGroup, current_world
 from ..measure.steps import StepLog, StepSnapshot
 from ..model.forecast import Forecast, forecast_run
 from ..result import ForecastPoint
 from .limits import Limits, check_limits, check_on_limit
 from .progress import RunLine, make_run_line
-from .track_result import RunEnd, TrackPlan, build_result, plan_from, record_history, save_outputs
+from .track_result import (
+    RunEnd,
+    TrackPlan,
+    build_result,
+    plan_from,
+    rank_plan,
+    record_history,
+    save_outputs,
+)
 from .track_sources import MeteredRun
 
 T = TypeVar("T")
@@ -58,12 +67,18 @@ def track(report: Any = None, *, epochs: int | None = None, steps_per_epoch: int
     minute and at the end) and HTML (at the end); ``history``: True (the machine's record),
     False, or a folder; ``site``, ``energy``: as for ``estimate``; ``name``: a label for the
     history. Bad arguments raise here, before training starts.
+
+    Inside a ``torch.distributed`` job every rank calls ``track`` and runs the same loop: rank 0
+    meters its node, checks the limits, shows the progress line and writes ``out`` and the
+    history; ``run.should_stop`` is rank 0's decision, agreed at epoch boundaries (the end of
+    a watched loop, ``epoch_end()``) by a collective with a timeout, so that every rank stops
+    after the same epoch (a rank that stopped alone would leave the others waiting).
     """
     plan = plan_from(report, epochs=epochs, steps_per_epoch=steps_per_epoch, limits=limits,
                      on_limit=check_on_limit(on_limit), out=out, history=history,
                      progress=progress, site=site, energy=energy, name=name,
                      instruments=instruments)
-    return Run(plan)._start()
+    return Run(rank_plan(plan, current_world()))._start()
 
 
 class Run:
@@ -108,6 +123,8 @@ class Run:
         self._started_at = ""
         self._last_save = -math.inf
         self._result: Any = None
+        self._ranks: RankGroup | None = None   # a distributed job's ranks, from _start()
+        self._agreed_stop = False               # rank 0's should_stop, at the last epoch end
 
     # -- the user's loop ------------------------------------------------------------------
     def watch(self, iterable: Iterable[T]) -> Iterator[T]:
@@ -153,10 +170,27 @@ class Run:
         if mark is not None and self._steps_per_epoch is None and mark.index == 0:
             self._steps_per_epoch = mark.steps
         self._guarded(self._update, at_epoch_end=True)
+        self._guarded(self._agree_stop)
+
+    def _agree_stop(self) -> None:
+        """In a distributed job: rank 0's should_stop on every rank (a collective with a
+        timeout; after a failure the ranks no longer agree, and each keeps its own)."""
+        ranks = self._ranks
+        if ranks is None or not ranks.world.distributed:
+            return
+        try:
+            self._agreed_stop = bool(ranks.broadcast("run.should_stop", self._should_stop))
+        except BaseException:
+            self._ranks = None
+            ranks.close()
+            raise
 
     @property
     def should_stop(self) -> bool:
-        """True once a limit with ``on_limit="stop"`` is certain to be crossed."""
+        """True once a limit with ``on_limit="stop"`` is certain to be crossed (in a distributed
+        job: rank 0's decision, as agreed at the last epoch end)."""
+        if self._ranks is not None and self._ranks.world.distributed:
+            return self._agreed_stop
         return self._should_stop
 
     # -- what it knows --------------------------------------------------------------------
@@ -199,6 +233,7 @@ class Run:
         self._started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         for sentence in self._plan.warnings:
             self._warn_once(sentence, sentence)
+        self._ranks = RankGroup.open()
         self._guarded(self._metered.start)
         self._guarded(self._line.start)
         # The run's clock starts once the meters are found: their discovery is not the run's.
@@ -226,6 +261,8 @@ class Run:
             if self._state == "new" or self._log is None:
                 self._state = "ended"
                 return
+            if self._ranks is not None:
+                self._ranks.close()
             self._guarded(self._metered.stop)
             final = self._guarded(self._compute, final=True)
             self._state = "ended"
