@@ -73,3 +73,27 @@ def test_each_rank_meters_its_own_gpu_and_local_rank_0_the_node(tmp_path) -> Non
     finally:
         for meter in meters:
             meter.close()
+
+
+def test_a_rank_synchronises_only_its_own_gpu(monkeypatch) -> None:
+    """With 4 GPUs in use, one process syncs them all; rank 2 of a job only its current one
+    (torch.cuda faked: no GPU needed)."""
+    import torch
+
+    import greenlove.measure.ranks as ranks
+    from greenlove.measure.timing import synchronize_devices
+
+    synced: list[int] = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "synchronize", synced.append)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    synchronize_devices()
+    assert synced == [0, 1, 2, 3]
+    synced.clear()
+    monkeypatch.setattr(ranks, "current_world",
+                        lambda: World(rank=2, size=4, local_rank=2, local_size=4))
+    synchronize_devices()
+    assert synced == [2]
