@@ -136,3 +136,19 @@ def test_a_tracked_runs_other_ranks_neither_meter_print_nor_write(tmp_path) -> N
             follower.energy) == (False, None, None, None, None)
     two_nodes = rank_plan(plan, World(rank=0, size=4, local_rank=0, local_size=2))
     assert "2 nodes" in two_nodes.warnings[-1] and two_nodes.out == plan.out
+
+
+def test_the_jobs_other_ranks_on_this_machine_are_not_other_load() -> None:
+    import socket
+
+    from greenlove.measure.load import CpuSnapshot, machine_load
+
+    here, there = socket.gethostname(), "another-node"
+    job = BenchmarkJob(StubRanks(World(rank=0, size=3, local_rank=0, local_size=2),
+                                 [(here, 0.8), (there, 5.0)]))
+    assert job.node_cpu_s(1.0) == pytest.approx(0.8)
+    start = CpuSnapshot(busy_s=0.0, steal_s=0.0, own_s=0.0, cpus=2, at_s=0.0)
+    end = CpuSnapshot(busy_s=1.9, steal_s=0.0, own_s=1.0, cpus=2, at_s=1.0)
+    assert machine_load(start, end).other_share == pytest.approx(0.45)
+    assert machine_load(start, end, also_own_s=0.8).other_share == pytest.approx(0.05)
+    assert BenchmarkJob(StubRanks(World())).node_cpu_s(1.0) == 0.0

@@ -253,11 +253,12 @@ class Benchmark:
             raise BenchmarkError("the benchmark was stopped before any epoch was timed")
         try:
             self._energy.gather_ranks(self._job.ranks)
+            job_cpu_s = self._job.node_cpu_s(self._load.own_s())
             self._report = self._job.share_report(lambda: assemble_report(Outcome(
                 settings=self.settings, shape=self._sampler.shape, schedule=self._schedule,
                 records=tuple(self._records), wall_s=self._wall_s,
                 interrupted=self._state == "interrupted", extras_s=dict(self._extras_s),
-                load=self._load.load(),
+                load=self._load.load(also_own_s=job_cpu_s),
             ), predict=self._predict, energy=self._energy, compare=self._compare))
         finally:
             self._job.close()

@@ -21,6 +21,7 @@ Outside a job every method here returns at once, and the benchmark is what it al
 from __future__ import annotations
 
 import dataclasses
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -81,6 +82,19 @@ class BenchmarkJob:
         if failed:
             raise BenchmarkError("; ".join(f"rank {rank}: {said}" for rank, said in failed))
         return dataclasses.replace(records[0], epoch_s=max(r.epoch_s for r in records))
+
+    def node_cpu_s(self, own_s: float) -> float:
+        """On rank 0: the CPU seconds the job's other ranks on rank 0's machine spent (each
+        rank's ``own_s``), so that the machine's load does not count the job itself as other
+        processes; 0 in one process and on the other ranks. The host name is compared here
+        and never kept."""
+        if not self.world.distributed:
+            return 0.0
+        shared = self.ranks.gather("the ranks' CPU time", (socket.gethostname(), own_s))
+        if not self.world.is_writer:
+            return 0.0
+        host = shared[0][0]
+        return sum(seconds for name, seconds in shared[1:] if name == host)
 
     def share_report(self, build: Callable[[], Any]) -> Any:
         """``build()`` on rank 0, its result on every rank (rank 0's failure raised on all)."""
