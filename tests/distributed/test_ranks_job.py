@@ -27,6 +27,9 @@ def test_world_and_collectives_in_a_two_rank_job(ranks) -> None:
     lonely = ranks[0]["lonely"]
     assert lonely.startswith("greenlove (rank 0 of 2): the ranks could not agree on a barrier "
                              "rank 1 skips within 2 s")
+    assert ranks[0]["lonely_open"].startswith(
+        "greenlove (rank 0 of 2): the ranks could not agree on creating greenlove's process "
+        "group within 2 s")
 
 
 def test_ranks_that_disagree_on_epochs_both_get_a_clear_error(ranks) -> None:

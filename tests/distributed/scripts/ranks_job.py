@@ -47,4 +47,14 @@ try:
                        budget_s=2.0, progress=False)
 except BenchmarkError as error:
     found["estimate_error"] = str(error)
+
+# Last (a failed group creation leaves the ranks' group counts apart): rank 1 never creates
+# greenlove's group, so rank 0's creation times out.
+found["lonely_open"] = None
+if rank == 0:
+    try:
+        RankGroup.open(timeout_s=2.0)
+    except BenchmarkError as error:
+        found["lonely_open"] = str(error)
+dist.barrier()
 finish(out, rank, found)
