@@ -4,7 +4,8 @@ In a collective job every rank must run the same epochs of the same size, or one
 its loop while another waits in a backward all-reduce. So:
 
 - the ranks first check that they were given the same run (epochs, batches per epoch on their
-  shard, budget, sample cap, warm-up, seed); a difference is one clear error on every rank;
+  shard, budget, sample cap, warm-up, seed, energy on or off); a difference is one clear error
+  on every rank;
 - rank 0's schedule alone decides each next sample size and when to stop, and broadcasts it;
 - the timing edges: a barrier before each epoch's start (every rank's clock starts together),
   then the largest of the ranks' epoch times. A job's epoch lasts as long as its slowest rank,
@@ -58,6 +59,8 @@ class BenchmarkJob:
             "sample_fraction": settings.sample_fraction,
             "warmup_epochs": settings.warmup_epochs,
             "seed": settings.seed,
+            # On or off changes which collectives follow: the ranks must issue the same ones.
+            "energy measured": settings.energy is not None,
         })
 
     def next_step(self, decide: Callable[[], Step | None], order: int) -> Step | None:
