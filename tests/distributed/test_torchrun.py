@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+import greenlove
+
 from .launch import torchrun
 
 
@@ -36,6 +38,9 @@ def test_only_rank_0_writes_and_its_json_states_the_world(estimate_job) -> None:
     assert not (out / "estimate-rank1.json").exists()
     data = json.loads((out / "estimate-rank0.json").read_text())
     assert data["environment"]["world"] == {"size": 2, "nodes": 1, "ranks_per_node": 2}
+    loaded = greenlove.load(out / "estimate-rank0.json")   # the schema reads it back
+    assert loaded.environment["world"] == data["environment"]["world"]
+    assert "Distributed job: 2 ranks" in str(loaded)
     # The CPU and memory are metered once for the node, by local rank 0.
     names = [d["name"] for d in data["measurement"]["devices"]]
     assert names and all(name.startswith("rank 0: ") for name in names)
