@@ -152,3 +152,26 @@ def test_the_jobs_other_ranks_on_this_machine_are_not_other_load() -> None:
     assert machine_load(start, end).other_share == pytest.approx(0.45)
     assert machine_load(start, end, also_own_s=0.8).other_share == pytest.approx(0.05)
     assert BenchmarkJob(StubRanks(World())).node_cpu_s(1.0) == 0.0
+
+
+class _Meter:
+    def __init__(self, name: str, kind: str) -> None:
+        self.name, self.kind, self.method, self.note, self.closed = name, kind, "fake", "", False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_gpu_rank_keeps_its_own_gpus_meter_and_closes_the_others(clock, monkeypatch) -> None:
+    import torch
+
+    import greenlove.run.energy as energy_module
+
+    monkeypatch.setattr(energy_module, "cuda_in_use", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    meters = (_Meter("GPU 0: H100", "gpu"), _Meter("GPU 1: H100", "gpu"),
+              _Meter("CPU: EPYC", "cpu"), _Meter("RAM (64 GB)", "ram"))
+    energy = EnergyRun(fake_energy(clock), Instruments(clock=clock), world=RANK1)
+    kept = energy._rank_share(meters)
+    assert [m.name for m in kept] == ["GPU 1: H100"]
+    assert [m.closed for m in meters] == [True, False, True, True]
