@@ -130,6 +130,9 @@ class RankGroup:
 
     # -- collectives ---------------------------------------------------------------------
     def _call(self, what: str, function: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._group is None:
+            raise BenchmarkError(f"greenlove (rank {self.world.rank} of {self.world.size}): "
+                                 f"{what} was asked after greenlove's process group was closed")
         try:
             return function(*args, **kwargs)
         except Exception as error:
@@ -137,7 +140,7 @@ class RankGroup:
 
     def barrier(self, what: str) -> None:
         """Wait until every rank is here."""
-        if self._group is None:
+        if not self.world.distributed:
             return
         dist = _dist()
         self._call(what, dist.barrier, group=self._group,
@@ -145,7 +148,7 @@ class RankGroup:
 
     def gather(self, what: str, value: Any) -> list[Any]:
         """Every rank's ``value`` (picklable), in rank order, on every rank."""
-        if self._group is None:
+        if not self.world.distributed:
             return [value]
         dist = _dist()
         values: list[Any] = [None] * self.world.size
@@ -154,28 +157,17 @@ class RankGroup:
 
     def broadcast(self, what: str, value: Any) -> Any:
         """Rank 0's ``value`` (picklable), on every rank."""
-        if self._group is None:
+        if not self.world.distributed:
             return value
         dist = _dist()
         box = [value if self.world.is_writer else None]
         self._call(what, dist.broadcast_object_list, box, src=0, group=self._group)
         return box[0]
 
-    def max(self, what: str, value: float) -> float:
-        """The largest of every rank's ``value``."""
-        if self._group is None:
-            return value
-        import torch
-
-        dist = _dist()
-        tensor = torch.tensor([float(value)], dtype=torch.float64)
-        self._call(what, dist.all_reduce, tensor, op=dist.ReduceOp.MAX, group=self._group)
-        return float(tensor.item())
-
     def agree(self, what: str, values: Mapping[str, Any]) -> None:
         """Check that every rank passed the same ``values`` (name -> value); when they differ,
         raise the same :class:`BenchmarkError` on every rank, naming each rank's value."""
-        if self._group is None:
+        if not self.world.distributed:
             return
         everyone = self.gather(what, dict(values))
         differ = [name for name in values if any(v.get(name) != values[name] for v in everyone)]
@@ -189,17 +181,6 @@ class RankGroup:
             f"{what}: {said}. Every rank must run the same epochs of the same size, or the "
             "ranks would wait for each other forever; pass the same arguments on every rank "
             "(and a DistributedSampler, which gives every rank a shard of the same length).")
-
-    def raise_if_any(self, what: str, error: str | None) -> None:
-        """Every rank's ``error`` (a sentence, or None when it went well): when one rank failed,
-        raise on every rank, so that none waits for it."""
-        if self._group is None:
-            if error is not None:
-                raise BenchmarkError(error)
-            return
-        failures = [(r, e) for r, e in enumerate(self.gather(what, error)) if e is not None]
-        if failures:
-            raise BenchmarkError("; ".join(f"rank {r}: {e}" for r, e in failures))
 
 
 def _failed(world: World, what: str, timeout_s: float, error: Exception) -> BenchmarkError:

@@ -23,7 +23,6 @@ found: dict = {"world": [world.rank, world.size, world.local_rank, world.local_s
                          world.is_writer]}
 found["gather"] = group.gather("a test value", f"rank {rank}")
 found["broadcast"] = group.broadcast("a test decision", f"decided by rank {rank}")
-found["max"] = group.max("a test time", 1.0 + rank)
 group.barrier("a test barrier")
 try:
     group.agree("the test's arguments", {"epochs": 5 + rank, "seed": 0})
