@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .measure.ranks import current_world
 from .render import render_text, save_html
 from .result import ReportData, load_report, report_from_dict, report_to_dict, save_report
 
@@ -27,11 +28,18 @@ class Report(ReportData):
         return report_to_dict(self)
 
     def save(self, path: str | Path) -> Path:
-        """Write the report as JSON (schema_version 1) and return the path written."""
+        """Write the report as JSON (schema_version 1) and return the path written. In a
+        distributed job only rank 0 writes (every rank holds the same report); the other
+        ranks write nothing and return the path."""
+        if not current_world().is_writer:
+            return Path(path)
         return save_report(self, path)
 
     def save_html(self, path: str | Path) -> Path:
-        """Write the self-contained HTML dashboard (no scripts, nothing loaded from elsewhere)."""
+        """Write the self-contained HTML dashboard (no scripts, nothing loaded from elsewhere);
+        in a distributed job rank 0 alone writes it, as for :meth:`save`."""
+        if not current_world().is_writer:
+            return Path(path)
         return save_html(self, path)
 
     def summary(self, *, width: int = 120) -> str:

@@ -155,6 +155,19 @@ def test_multi_gpu_scales_the_speedup_and_the_gpu_hours() -> None:
     assert e.energy_kwh.point == pytest.approx(point / 3600 * 4 * kw)
 
 
+def test_a_local_run_over_several_devices_is_not_credited_their_scaling_twice() -> None:
+    """A 2-GPU DDP job against 2-GPU instances: the per-GPU speed-up, twice the GPU-hours."""
+    two = replace(local_run(), devices=2)
+    same = run_offer(offer("Prov", "Target GPU", price=2.0), local=two, gpus=2)
+    single = run_offer(offer("Prov", "Target GPU", price=2.0))
+    assert same.speedup == pytest.approx(USER)
+    approx_interval(same.time_s, single.time_s.point, single.time_s.low, single.time_s.high)
+    assert same.gpu_hours == pytest.approx(2 * single.gpu_hours)
+    eight = run_offer(offer("Prov", "Target GPU", price=2.0), local=two, gpus=8)
+    assert eight.speedup == pytest.approx(USER * (1 + SCALING_EFFICIENCY * 7)
+                                          / (1 + SCALING_EFFICIENCY))
+
+
 # --- 2. compare_clouds and rankings -------------------------------------------------------------
 
 OTHER = spec("Other GPU", fp32=20.0, bw=1000.0)

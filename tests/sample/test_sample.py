@@ -145,3 +145,25 @@ def test_recorder_counts_batches() -> None:
 def test_out_of_range_sample_is_refused() -> None:
     with pytest.raises(ValueError, match="batches"):
         LoaderSampler(make_loader(), seed=0).loader_for(0, _recorder())
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_a_distributed_sampler_is_sampled_from_this_ranks_shard(shuffle) -> None:
+    from torch.utils.data.distributed import DistributedSampler
+
+    dataset = TensorDataset(torch.arange(100).unsqueeze(1))
+    shards = []
+    for rank in (0, 1):   # num_replicas and rank given: no process group needed
+        user = DistributedSampler(dataset, num_replicas=2, rank=rank, shuffle=shuffle, seed=4)
+        loader = DataLoader(dataset, batch_size=5, sampler=user)
+        sampler = LoaderSampler(loader, seed=0)
+        assert sampler.shape.full_batches == 10 and sampler.shape.dataset_size == 50
+        assert "DistributedSampler" in sampler.shape.size_source
+        sampled, items = sampler.loader_for(4, _recorder())
+        first = [int(v) for (x,) in sampled for v in x.flatten()]
+        second = [int(v) for (x,) in sampled for v in x.flatten()]
+        assert items == 20 and len(first) == 20 and set(first) <= set(user)
+        assert sorted(first) == sorted(second)
+        assert (first != second) == shuffle   # reshuffled each epoch only where the user's is
+        shards.append(set(first))
+    assert not shards[0] & shards[1]   # the ranks' samples come from disjoint shards

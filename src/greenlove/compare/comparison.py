@@ -96,7 +96,7 @@ def _estimate_dict(e: CloudEstimate, local: LocalRun) -> dict[str, Any]:
 def build_comparison(*, time_s: Interval, energy_kwh: Interval | None, site: ResolvedSite,
                      device: LocalDevice | None, profile: WorkloadProfile | None,
                      gpu_power_w: float | None, options: CloudOptions | None,
-                     step_s: float | None = None) -> Comparison:
+                     step_s: float | None = None, local_devices: int = 1) -> Comparison:
     warnings = list(site.warnings)
     local_cost = cost_usd(energy_kwh, site) if energy_kwh is not None else None
     local_co2 = co2_kg(energy_kwh, site.g_co2_per_kwh, site.pue) if energy_kwh is not None else None
@@ -111,9 +111,10 @@ def build_comparison(*, time_s: Interval, energy_kwh: Interval | None, site: Res
     specs = load_gpus(options.gpus_table)
     offers = load_offers(options.offers)
     local = LocalRun(device=device, time_s=time_s, energy_kwh=energy_kwh, cost_usd=local_cost,
-                     co2_kg=local_co2, gpu_power_w=gpu_power_w, step_s=step_s)
+                     co2_kg=local_co2, gpu_power_w=gpu_power_w, step_s=step_s,
+                     devices=local_devices)
     estimates = compare_clouds(
-        local, offers, specs, gpus=options.gpus, profile=profile,
+        local, offers, specs, gpus=options.gpus or 1, profile=profile,
         ratios=load_throughput(options.throughput), carbon=load_carbon(), pue_table=load_pue(),
         sites=load_provider_sites(), user_speedups=options.speedups, providers=options.providers,
     )

@@ -33,6 +33,7 @@ class LocalRun:
     co2_kg: Interval | None
     gpu_power_w: float | None       # measured mean power of the local GPU(s), if any
     step_s: float | None = None     # measured time of one batch here (the time model's slope)
+    devices: int = 1                # local devices training in parallel (a distributed job's)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,9 @@ def compare_offer(offer: CloudOffer, spec: GpuSpec, local: LocalRun, *, gpus: in
                              user_speedup=user_speedup, local_step_s=local.step_s)
     if not estimates:
         return None
-    scale = 1 + SCALING_EFFICIENCY * (gpus - 1)
+    # The speed-ups compare one GPU with one local device; a local run already spread over
+    # several devices has had its own share of the multi-GPU scaling.
+    scale = (1 + SCALING_EFFICIENCY * (gpus - 1)) / (1 + SCALING_EFFICIENCY * (local.devices - 1))
     # The 0.7/0.3 baseline is shown for comparison; it widens the interval only when it is the
     # only estimate (its leave-one-out error is three times the roofline's).
     spanning = [e for e in estimates if e.method != "tflops-bandwidth-baseline"] or list(estimates)

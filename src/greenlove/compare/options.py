@@ -16,7 +16,8 @@ class CloudOptions:
 
     ``providers``: only these, a name or a list of names (default: every provider in the
     table, Crusoe first).
-    ``gpus``: GPUs per instance to price (default 1; more with a stated scaling assumption).
+    ``gpus``: GPUs per instance to price (default None: as many as the run uses, 1 outside a
+    distributed job and its world size inside one; more with a stated scaling assumption).
     ``speedups``: speed-ups of ONE such GPU over your device that you measured, by GPU spec name
     (`greenlove gpus` lists the names; method "user-measured"); ``gpus`` > 1 scales them too.
     ``precision``/``family``: override what is detected from the model.
@@ -26,7 +27,7 @@ class CloudOptions:
     """
 
     providers: Sequence[str] | None = None
-    gpus: int = 1
+    gpus: int | None = None
     speedups: Mapping[str, float] = field(default_factory=dict)
     precision: str | None = None
     family: str | None = None
@@ -36,7 +37,8 @@ class CloudOptions:
     device: LocalDevice | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.gpus, bool) or not isinstance(self.gpus, int) or self.gpus < 1:
+        if self.gpus is not None and (isinstance(self.gpus, bool) or not isinstance(self.gpus, int)
+                                      or self.gpus < 1):
             raise ValueError(f"clouds.gpus must be an int >= 1, got {self.gpus!r}")
         if self.precision is not None and self.precision not in PRECISIONS:
             raise ValueError(f"clouds.precision must be one of {PRECISIONS}, got {self.precision!r}")

@@ -12,11 +12,15 @@ from typing import Any
 import torch
 
 from .._version import __version__
+from .ranks import current_world
 
 
 def describe_environment() -> dict[str, Any]:
+    """The machine and software; in a distributed job also ``world`` (its size, nodes and
+    ranks per node)."""
     cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
     device = torch.cuda.get_device_name(torch.cuda.current_device()) if cuda else "cpu"
+    world = current_world()
     return {
         "greenlove": __version__,
         "python": platform.python_version(),
@@ -28,4 +32,5 @@ def describe_environment() -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "device": device,
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        **({"world": world.describe()} if world.distributed else {}),
     }

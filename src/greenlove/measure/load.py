@@ -76,13 +76,16 @@ def cpu_snapshot(psutil_module: Any = None, *, pid: int | None = None) -> CpuSna
                        at_s=time.monotonic())
 
 
-def machine_load(start: CpuSnapshot, end: CpuSnapshot) -> MachineLoad | None:
-    """The load between two snapshots (None: no time between them)."""
+def machine_load(start: CpuSnapshot, end: CpuSnapshot, *,
+                 also_own_s: float = 0.0) -> MachineLoad | None:
+    """The load between two snapshots (None: no time between them). ``also_own_s``: CPU
+    seconds of the job's other processes on this machine (a distributed job's other ranks),
+    which are not "other" load."""
     window_s = end.at_s - start.at_s
     if window_s <= 0:
         return None
     capacity = window_s * end.cpus
-    other = max(end.busy_s - start.busy_s - (end.own_s - start.own_s), 0.0)
+    other = max(end.busy_s - start.busy_s - (end.own_s - start.own_s) - also_own_s, 0.0)
     steal = max(end.steal_s - start.steal_s, 0.0)
     return MachineLoad(window_s=window_s, cpus=end.cpus, other_share=min(other / capacity, 1.0),
                        steal_share=min(steal / capacity, 1.0))
@@ -111,10 +114,17 @@ class LoadWatch:
         except Exception:  # counters missing or unreadable: no figure, not a failure
             return None
 
-    def load(self) -> MachineLoad | None:
+    def own_s(self) -> float:
+        """This process's CPU seconds between start() and stop() (0 where not measured)."""
+        if self._start is None or self._end is None:
+            return 0.0
+        return max(self._end.own_s - self._start.own_s, 0.0)
+
+    def load(self, *, also_own_s: float = 0.0) -> MachineLoad | None:
+        """The load between start() and stop(); ``also_own_s`` as for :func:`machine_load`."""
         if self._start is None or self._end is None:
             return None
-        return machine_load(self._start, self._end)
+        return machine_load(self._start, self._end, also_own_s=also_own_s)
 
 
 def gpu_sharing(meters: Sequence[Any], *, own_pid: int, cuda_in_use: bool) -> tuple[str, ...]:

@@ -28,10 +28,16 @@ def synchronize_devices() -> None:
     """Wait for queued device work so a timestamp means what it says (CUDA is asynchronous).
 
     Only devices the user's code already initialised are synchronised: greenlove never creates
-    a CUDA context of its own.
+    a CUDA context of its own. In a distributed job each rank synchronises only its current
+    device (the one it trains on): touching the others would open a context on every GPU from
+    every rank.
     """
     if torch.cuda.is_available() and torch.cuda.is_initialized():
-        for index in range(torch.cuda.device_count()):
+        from .ranks import current_world
+
+        indices = [torch.cuda.current_device()] if current_world().distributed \
+            else range(torch.cuda.device_count())
+        for index in indices:
             torch.cuda.synchronize(index)
     mps_backend = getattr(torch.backends, "mps", None)
     if mps_backend is not None and mps_backend.is_available():

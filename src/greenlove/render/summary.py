@@ -147,6 +147,17 @@ def _measured_table(report: ReportData) -> Table:
     return table
 
 
+def world_line(report: ReportData) -> str | None:
+    """One line on the distributed job the report comes from, or None for one process."""
+    world = report.environment.get("world")
+    if not isinstance(world, dict) or not isinstance(world.get("size"), int) or world["size"] < 2:
+        return None
+    nodes, per_node = world.get("nodes", "?"), world.get("ranks_per_node", "?")
+    return (f"Distributed job: {world['size']} ranks on {nodes} node{'s' if nodes != 1 else ''} "
+            f"({per_node} per node); epoch times are the slowest rank's, energy sums every "
+            "rank's GPU and each node's CPU and memory once.")
+
+
 def _facts(report: ReportData) -> Text:
     bench, plan, fit = report.benchmark, report.plan, report.prediction.fit
     share = bench.wall_s / report.prediction.time_s.point if report.prediction.time_s.point else 0
@@ -166,6 +177,9 @@ def _facts(report: ReportData) -> Text:
         f"epoch-to-epoch noise {percent(fit.noise_rel)}).",
     ]
     lines += _energy_facts(report)
+    world = world_line(report)
+    if world is not None:
+        lines.append(world)
     return Text(plain("\n".join(lines)))
 
 

@@ -6,6 +6,7 @@ iterator with the user's ``train_epoch``; users who keep their own loop iterate 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 import weakref
@@ -23,7 +24,9 @@ from ..sample import LoaderSampler, SampledLoader, Schedule, shutdown_workers
 from .assemble import Outcome, assemble_report
 from .compare import CompareRun
 from .energy import EnergyRun
+from .job import BenchmarkJob
 from .options import check_loader, check_options, check_train_epoch
+from .progress import NoProgress
 from .restore import UserState, restore_warnings
 
 if TYPE_CHECKING:
@@ -46,23 +49,39 @@ class Benchmark:
     counter (``clouds=False`` leaves it out). When the loop ends, is broken, or raises, the
     objects in ``restore``, the RNG states and the loader's generator are put back;
     ``with Benchmark(...) as bench:`` makes that immediate on any exit.
+
+    Inside a ``torch.distributed`` job (torchrun), every rank creates its Benchmark with the
+    same arguments, runs the same loop and calls :meth:`report` (see :mod:`.job`): rank 0
+    decides the sample sizes and when to stop, each rank samples its own DistributedSampler
+    shard, and every rank gets the same Report; only rank 0 shows progress and writes files.
     """
 
     def __init__(self, loader: DataLoader, **options: Unpack[Options]) -> None:
         self._loader = check_loader(loader)
-        settings = self.settings = check_options(options)
-        for sentence in restore_warnings(settings.restore):
-            warnings.warn(sentence, GreenloveWarning, stacklevel=2)
+        settings = check_options(options)
         self._sampler = LoaderSampler(loader, seed=settings.seed,
                                       steps_per_epoch=settings.steps_per_epoch)
+        self._job = BenchmarkJob.open()
+        try:
+            self._job.agree(settings, self._sampler.shape)
+        except BaseException:
+            self._job.close()
+            raise
+        if not self._job.world.is_writer:   # rank 0 alone shows progress
+            settings = dataclasses.replace(settings, progress=NoProgress())
+        self.settings = settings
+        if self._job.world.is_writer:
+            for sentence in restore_warnings(settings.restore):
+                warnings.warn(sentence, GreenloveWarning, stacklevel=2)
         self._schedule = Schedule(
             full_batches=self._sampler.shape.full_batches, epochs=settings.epochs,
             budget=settings.budget, sample_fraction=settings.sample_fraction,
             warmup_epochs=settings.warmup_epochs, precision=self._precision,
         )
         clock = settings.instruments.clock
-        self._compare = CompareRun(settings.clouds, settings.site, clock=clock)
-        self._energy = EnergyRun(settings.energy, settings.instruments)
+        self._compare = CompareRun(settings.clouds, settings.site, clock=clock,
+                                   world=self._job.world)
+        self._energy = EnergyRun(settings.energy, settings.instruments, world=self._job.world)
         self._extras_s: dict[str, float] = {}   # untimed work beyond the epochs: idle baseline...
         self._load = LoadWatch(settings.instruments.cpu_snapshot)
         self._records: list[EpochRecord] = []
@@ -91,7 +110,9 @@ class Benchmark:
         settings = self.settings
         clock, sync, progress = (settings.instruments.clock, settings.instruments.synchronize,
                                  settings.progress)
-        schedule, shape = self._schedule, self._sampler.shape
+        schedule, shape, job = self._schedule, self._sampler.shape, self._job
+        writer = job.world.is_writer
+        job.ranks.barrier("the start of the benchmark")
         start = clock()
         state = UserState.capture(settings.restore, generators=[self._loader.generator])
         recorder = BatchRecorder(clock)
@@ -110,13 +131,14 @@ class Benchmark:
                 idle_s = energy.idle_baseline(schedule.budget)
                 if idle_s > 0:
                     self._extras_s["idle baseline"] = idle_s
-            if self._compare.options is not None:
+            if self._compare.options is not None and writer:
                 # Before the epochs, so that the budget plans with its real cost.
                 progress.update(clock() - start, schedule.budget.value_s,
                                 "cloud comparison: this device")
                 self._compare.identify_device()
                 self._extras_s.update(self._compare.extras_s)
-            while (step := schedule.next_step(self._records, clock() - start)) is not None:
+            while (step := job.next_step(lambda: schedule.next_step(self._records, clock() - start),
+                                         len(self._records))) is not None:
                 if step.batches not in loaders:
                     loaders[step.batches] = self._sampler.loader_for(step.batches, recorder)
                 loader, items = loaders[step.batches]
@@ -125,22 +147,29 @@ class Benchmark:
                 recorder.reset()
                 # The cloud comparison profiles the first step of the first epoch (a warm-up
                 # candidate anyway) instead of costing an epoch of its own.
-                profiled = not self._records and self._compare.profile_first_step(
+                profiled = not self._records and writer and self._compare.profile_first_step(
                     settings.model, recorder)
                 sync()
+                job.start_edge(len(self._records))
                 t0 = clock()
                 recorder.mark_start(t0)
                 yield loader
                 sync()
                 t1 = clock()
                 self._compare.finish_profile()
-                self._records.append(self._record(step.batches, items, recorder, t0, t1, start,
-                                                  served.get(step.batches, 0), profiled))
+                try:
+                    local: EpochRecord | BenchmarkError = self._record(
+                        step.batches, items, recorder, t0, t1, start,
+                        served.get(step.batches, 0), profiled)
+                except BenchmarkError as error:
+                    local = error
+                self._records.append(job.shared_record(len(self._records), local))
                 served[step.batches] = served.get(step.batches, 0) + 1
             completed = True
         except BaseException as error:
             if not isinstance(error, GeneratorExit):   # the user's own error (or Ctrl-C)
                 user_error = error
+                job.close()   # no report follows: the ranks' process group goes now
             raise
         finally:
             self._state = "finished" if completed else "interrupted"
@@ -220,13 +249,19 @@ class Benchmark:
                 raise BenchmarkError("the benchmark is still running: finish the loop, or call "
                                      "bench.close(), before report()")
         if not self._records:
+            self._job.close()
             raise BenchmarkError("the benchmark was stopped before any epoch was timed")
-        self._report = assemble_report(Outcome(
-            settings=self.settings, shape=self._sampler.shape, schedule=self._schedule,
-            records=tuple(self._records), wall_s=self._wall_s,
-            interrupted=self._state == "interrupted", extras_s=dict(self._extras_s),
-            load=self._load.load(),
-        ), predict=self._predict, energy=self._energy, compare=self._compare)
+        try:
+            self._energy.gather_ranks(self._job.ranks)
+            job_cpu_s = self._job.node_cpu_s(self._load.own_s())
+            self._report = self._job.share_report(lambda: assemble_report(Outcome(
+                settings=self.settings, shape=self._sampler.shape, schedule=self._schedule,
+                records=tuple(self._records), wall_s=self._wall_s,
+                interrupted=self._state == "interrupted", extras_s=dict(self._extras_s),
+                load=self._load.load(also_own_s=job_cpu_s),
+            ), predict=self._predict, energy=self._energy, compare=self._compare))
+        finally:
+            self._job.close()
         return self._report
 
 

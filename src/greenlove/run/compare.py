@@ -10,7 +10,8 @@ from typing import Any
 from ..compare import CloudOptions, Comparison, Site, build_comparison, resolve_site
 from ..data.tables import load_gpus
 from ..measure.local_device import LocalDevice, identify_local_device
-from ..measure.timing import BatchRecorder, Clock
+from ..measure.ranks import World
+from ..measure.timing import BatchRecorder, Clock, cuda_in_use
 from ..measure.workload_profile import StepProfiler, WorkloadProfile
 from ..model import TimePrediction
 from ..model.energy import EnergyPrediction
@@ -19,7 +20,12 @@ from ..model.energy import EnergyPrediction
 class CompareRun:
     """``options`` None: no cloud comparison (local cost and CO2 are still computed)."""
 
-    def __init__(self, options: CloudOptions | None, site: Site | None, *, clock: Clock) -> None:
+    def __init__(self, options: CloudOptions | None, site: Site | None, *, clock: Clock,
+                 world: World | None = None) -> None:
+        self._world = world or World()
+        if options is not None and options.gpus is None:
+            # Instances with as many GPUs as the job has ranks (1 outside a distributed job).
+            options = replace(options, gpus=self._world.size)
         self.options, self._clock = options, clock
         # Resolved now, so that an unknown zone fails before the benchmark, not after it.
         self.site = resolve_site(site)
@@ -66,6 +72,11 @@ class CompareRun:
         self.device = identify_local_device(load_gpus(self.options.gpus_table))
         self.extras_s["device measurement"] = self._clock() - t0
 
+    def _local_devices(self) -> int:
+        """Devices the local run trains on in parallel: one GPU per rank, or (on CPUs) one
+        CPU per node."""
+        return self._world.size if cuda_in_use() else self._world.nodes
+
     def comparison(self, prediction: TimePrediction, energy: EnergyPrediction | None) -> Comparison:
         """The comparison, its warnings led by this run's own notes (what could not be profiled)."""
         gpu_w = None
@@ -76,5 +87,6 @@ class CompareRun:
             time_s=prediction.time_s, energy_kwh=energy.energy_kwh if energy else None,
             site=self.site, device=self.device, profile=self.profile, gpu_power_w=gpu_w,
             options=self.options, step_s=prediction.per_batch_s or None,
+            local_devices=self._local_devices(),
         )
         return replace(comparison, warnings=(*self.notes, *comparison.warnings))

@@ -6,6 +6,7 @@ The Benchmark owns one EnergyRun; this keeps the power plumbing out of the timin
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from ..measure.devices.discover import meters_for
 from ..measure.energy_options import IDLE_BUDGET_SHARE, EnergyOptions
 from ..measure.load import gpu_sharing
 from ..measure.power_sampler import DeviceTrace, PowerSampler
+from ..measure.ranks import RankGroup, World, gpu_index, rank_share
 from ..measure.timing import EpochRecord, Instruments, cuda_in_use
 from ..model import TimePrediction
 from ..model.energy import (
@@ -35,8 +37,10 @@ SHARING_TIMEOUT_S = 2.0
 class EnergyRun:
     """``options`` None: energy is not measured and every method is a no-op."""
 
-    def __init__(self, options: EnergyOptions | None, instruments: Instruments) -> None:
+    def __init__(self, options: EnergyOptions | None, instruments: Instruments, *,
+                 world: World | None = None) -> None:
         self.options, self._clock, self._sleep = options, instruments.clock, instruments.sleep
+        self._world = world or World()
         self._background = instruments.background
         self._sampler: PowerSampler | None = None
         self._meters: tuple[Meter, ...] = ()
@@ -53,6 +57,8 @@ class EnergyRun:
             return
         found = meters_for(self.options.meters)
         self._meters, self._fallbacks = found.meters, found.fallbacks
+        if self.options.meters is None and self._world.distributed:
+            self._meters = self._rank_share(self._meters)
         self._sampler = PowerSampler(self._meters, interval_s=self.options.interval_s,
                                      clock=self._clock).start()
 
@@ -85,6 +91,39 @@ class EnergyRun:
         if self._sampler is not None:
             self._sampler.stop()
             self._traces = self._sampler.traces()
+
+    def _rank_share(self, meters: tuple[Meter, ...]) -> tuple[Meter, ...]:
+        """This rank's share of the machine's meters (:func:`~..measure.ranks.rank_share`):
+        its own GPU, and the node's CPU and memory on local rank 0; the rest are closed."""
+        import torch
+
+        cuda = torch.cuda.current_device() if cuda_in_use() else None
+        keep = rank_share([(m.kind, gpu_index(m)) for m in meters], self._world, cuda)
+        for meter, kept in zip(meters, keep):
+            if not kept:
+                meter.close()
+        return tuple(m for m, kept in zip(meters, keep) if kept)
+
+    def gather_ranks(self, ranks: RankGroup) -> None:
+        """In a distributed job (every rank calls it, after the benchmark): every rank's traces
+        to rank 0, moved onto rank 0's clock (the ranks' starts are aligned by a barrier) and
+        named by rank, so that rank 0's report sums every device of the job once."""
+        if self.options is None or not ranks.world.distributed:
+            return
+        shared = ranks.gather("the energy of every rank",
+                              (self._origin_s, self._traces, self._fallbacks, self._sharing))
+        if not ranks.world.is_writer:
+            return
+        traces: list[DeviceTrace] = []
+        for rank, (origin_s, rank_traces, _, _) in enumerate(shared):
+            shift_s = self._origin_s - origin_s
+            traces += [dataclasses.replace(t, name=f"rank {rank}: {t.name}",
+                                           times_s=tuple(x + shift_s for x in t.times_s))
+                       for t in rank_traces]
+        self._traces = tuple(traces)
+        # The ranks of one node find the same fallbacks: each said once.
+        self._fallbacks = tuple(dict.fromkeys(f for _, _, said, _ in shared for f in said))
+        self._sharing = tuple(dict.fromkeys(f for _, _, _, said in shared for f in said))
 
     def _gpu_sharing(self, timeout_s: float = SHARING_TIMEOUT_S) -> tuple[str, ...]:
         """Who else ran on the GPUs, asked of NVML before the meters close, off the user's

@@ -22,13 +22,22 @@ from typing import Any, TypeVar
 
 from ..errors import GreenloveWarning
 from ..measure import Instruments
+from ..measure.ranks import RankGroup, current_world
 from ..measure.steps import StepLog, StepSnapshot
 from ..model.forecast import Forecast, forecast_run
 from ..result import ForecastPoint
 from .dry_run import dry_run_stop, unseen_extras
 from .limits import Limits, check_limits, check_on_limit
 from .progress import RunLine, make_run_line
-from .track_result import RunEnd, TrackPlan, build_result, plan_from, record_history, save_outputs
+from .track_result import (
+    RunEnd,
+    TrackPlan,
+    build_result,
+    plan_from,
+    rank_plan,
+    record_history,
+    save_outputs,
+)
 from .track_sources import MeteredRun
 
 T = TypeVar("T")
@@ -65,12 +74,18 @@ def track(report: Any = None, *, epochs: int | None = None, steps_per_epoch: int
     None: automatic), and the result is a Report whose ``prediction`` is the whole run's (the
     caller restores its state; the framework callbacks do it for you). Bad arguments raise
     here, before training starts.
+
+    Inside a ``torch.distributed`` job every rank calls ``track`` and runs the same loop: rank 0
+    meters its node, checks the limits, shows the progress line and writes ``out`` and the
+    history; ``run.should_stop`` is rank 0's decision, agreed at epoch boundaries (the end of
+    a watched loop, ``epoch_end()``) by a collective with a timeout, so that every rank stops
+    after the same epoch (a rank that stopped alone would leave the others waiting).
     """
     plan = plan_from(report, epochs=epochs, steps_per_epoch=steps_per_epoch,
                      max_steps=max_steps, limits=limits, on_limit=check_on_limit(on_limit),
                      out=out, history=history, progress=progress, site=site, energy=energy,
                      name=name, dry_run=dry_run, budget_s=budget_s, instruments=instruments)
-    return Run(plan)._start()
+    return Run(rank_plan(plan, current_world()))._start()
 
 
 class Run:
@@ -121,6 +136,8 @@ class Run:
         self._expected: dict[str, int] = {}
         self._dry_forecast: Forecast | None = None
         self._dry_latest: Forecast | None = None     # a dry run's last forecast with a rate
+        self._ranks: RankGroup | None = None   # a distributed job's ranks, from _start()
+        self._agreed_stop = False               # rank 0's should_stop, at the last epoch end
 
     # -- the user's loop ------------------------------------------------------------------
     def watch(self, iterable: Iterable[T]) -> Iterator[T]:
@@ -166,6 +183,20 @@ class Run:
         if mark is not None and self._steps_per_epoch is None and mark.index == 0:
             self._steps_per_epoch = mark.steps
         self._guarded(self._update, at_epoch_end=True)
+        self._guarded(self._agree_stop)
+
+    def _agree_stop(self) -> None:
+        """In a distributed job: rank 0's should_stop on every rank (a collective with a
+        timeout; after a failure the ranks no longer agree, and each keeps its own)."""
+        ranks = self._ranks
+        if ranks is None or not ranks.world.distributed:
+            return
+        try:
+            self._agreed_stop = bool(ranks.broadcast("run.should_stop", self._should_stop))
+        except BaseException:
+            self._ranks = None
+            ranks.close()
+            raise
 
     def extra_begin(self, kind: str) -> None:
         """Work of ``kind`` ("validation", "checkpoint", ...) that is not a training step starts
@@ -204,7 +235,10 @@ class Run:
     @property
     def should_stop(self) -> bool:
         """True once a limit with ``on_limit="stop"`` is certain to be crossed, or a dry run has
-        seen enough."""
+        seen enough (in a distributed job: rank 0's decision, as agreed at the last epoch
+        end)."""
+        if self._ranks is not None and self._ranks.world.distributed:
+            return self._agreed_stop
         return self._should_stop
 
     @property
@@ -260,6 +294,7 @@ class Run:
         self._started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         for sentence in self._plan.warnings:
             self._warn_once(sentence, sentence)
+        self._ranks = RankGroup.open()
         self._guarded(self._metered.start)
         self._guarded(self._line.start)
         # The run's clock starts once the meters are found: their discovery is not the run's.
@@ -287,6 +322,8 @@ class Run:
             if self._state == "new" or self._log is None:
                 self._state = "ended"
                 return
+            if self._ranks is not None:
+                self._ranks.close()
             self._guarded(self._metered.stop)
             final = self._guarded(self._compute, final=True)
             self._state = "ended"

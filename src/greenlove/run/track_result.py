@@ -23,6 +23,7 @@ from ..history import (
 )
 from ..measure import EnergyOptions, Instruments, training_device_kind
 from ..measure.environment import describe_environment
+from ..measure.ranks import World
 from ..measure.steps import StepSnapshot
 from ..model.energy import J_PER_KWH
 from ..model.forecast import Forecast, Prior
@@ -308,3 +309,19 @@ def save_outputs(plan: TrackPlan, result: Report, *, final: bool) -> list[str]:
         return [f"The run's result could not be written to {plan.out} ({error}); the training "
                 "goes on."]
     return []
+
+
+def rank_plan(plan: TrackPlan, world: World) -> TrackPlan:
+    """The plan on one rank of a distributed job: rank 0 keeps it (it meters its node, checks
+    the limits, shows progress, writes ``out`` and the history); the other ranks count their
+    steps and follow rank 0's ``should_stop``."""
+    if not world.distributed:
+        return plan
+    if world.is_writer:
+        if world.nodes == 1:
+            return plan
+        said = (f"This job runs on {world.nodes} nodes: the tracked energy is what rank 0 "
+                "meters on its own node (its GPUs, CPU and memory), not the other nodes'.")
+        return dataclasses.replace(plan, warnings=(*plan.warnings, said))
+    return dataclasses.replace(plan, progress=False, out=None, history=None, limits=None,
+                               energy=None, warnings=())

@@ -21,6 +21,7 @@ from torch.utils.data import (
     SequentialSampler,
     SubsetRandomSampler,
 )
+from torch.utils.data.distributed import DistributedSampler
 
 from ..errors import BenchmarkError
 from ..measure.timing import BatchRecorder
@@ -141,7 +142,10 @@ class LoaderSampler:
                 "batch_size?)"
             )
         items = _len_or_none(loader.sampler) if kind != "batch_sampler" else None
-        return LoaderShape(kind, full, items, size_source="len(loader)", **common)
+        source = "len(loader)"
+        if isinstance(loader.sampler, DistributedSampler):
+            source = "len(loader) on this rank (its DistributedSampler's shard)"
+        return LoaderShape(kind, full, items, size_source=source, **common)
 
     # -- sampling ------------------------------------------------------------------------
     def _prepare(self) -> None:
@@ -159,6 +163,11 @@ class LoaderSampler:
             if plain_random or type(sampler) is SequentialSampler:
                 self._universe = range(n)
                 self._shuffle = plain_random
+            elif isinstance(sampler, DistributedSampler):
+                # This rank's shard (the indices its sampler yields this epoch), reshuffled
+                # every epoch like the user's when it shuffles: a DDP job samples per rank.
+                self._universe = [int(i) for i in sampler]
+                self._shuffle = bool(sampler.shuffle)
             else:  # a sampler of the user's: sample what it would yield
                 self._universe = [int(i) for i in sampler]
             count = len(self._universe)
