@@ -74,6 +74,8 @@ class EpochRecord:
     batch_s: tuple[float, ...] = ()      # intervals between batch deliveries (unsynchronised)
     span_s: float | None = None          # first to last batch delivery (unsynchronised)
     profiled: bool = False               # its first step ran under the cloud comparison's profiler
+    compile_s: float = 0.0               # of epoch_s, torch.compile's compiling (compile_watch)
+    recompiles: int = 0                  # recompiles the compiler reported during the epoch
 
     @property
     def outside_batches_s(self) -> float | None:

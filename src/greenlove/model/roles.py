@@ -32,6 +32,12 @@ ROLE_WARMUP, ROLE_LOADER_START, ROLE_STEADY = "warmup", "loader-start", "steady"
 
 
 ROLE_OUTLIER = "outlier"
+ROLE_COMPILE = "compile"
+"""An epoch in which torch.compile compiled for a noticeable share of it: not steady, and its
+compiling is booked apart as a one-off of its own (the rest of it may still be warm-up)."""
+
+COMPILE_SHARE = 0.05
+"""An epoch whose compiling took more than this share of it is a compile epoch."""
 
 
 def classify_roles(records: Sequence[EpochRecord], warmup_epochs: int | str) -> tuple[str, ...]:
@@ -48,7 +54,8 @@ def classify_roles(records: Sequence[EpochRecord], warmup_epochs: int | str) -> 
     else:
         prefix = set(order[: min(MAX_AUTO_WARMUP, max(n - 3, 0))])
     loader_first = {i for i in range(n) if records[i].loader_epoch == 0}
-    candidates = prefix | loader_first
+    compiled = {i for i in range(n) if records[i].compile_s > COMPILE_SHARE * records[i].epoch_s}
+    candidates = prefix | loader_first | compiled
     reference = [i for i in range(n) if i not in candidates]
     if len(reference) < 3 or len({records[i].sample_batches for i in reference}) < 2:
         reference = [i for i in range(n) if i not in prefix]
@@ -62,14 +69,16 @@ def classify_roles(records: Sequence[EpochRecord], warmup_epochs: int | str) -> 
         expected = fit.epoch_s(records[i].sample_batches)
         return expected > 0 and records[i].epoch_s / expected - 1 > threshold
 
-    roles = [ROLE_STEADY] * n
+    roles = [ROLE_COMPILE if i in compiled else ROLE_STEADY for i in range(n)]
     if isinstance(warmup_epochs, int):
-        for i in prefix:
+        for i in prefix - compiled:
             roles[i] = ROLE_WARMUP
     else:
         for i in order:
             if i not in prefix:
                 break
+            if i in compiled:
+                continue  # booked as compiling; the epochs after it are judged on their own
             if i != order[0] and i in loader_first:
                 continue  # a new loader's first epoch: judged as loader start-up below
             if not elevated(i):

@@ -23,7 +23,14 @@ import numpy as np
 from ..measure.timing import EpochRecord
 from .assumptions import DRIFT_PER_NOISE, DRIFT_REL_CPU, LOAD_CHANGE, WARMUP_UNCERTAINTY_REL
 from .interval import Interval
-from .roles import ROLE_LOADER_START, ROLE_STEADY, ROLE_WARMUP, classify_roles, mark_outliers
+from .roles import (
+    ROLE_COMPILE,
+    ROLE_LOADER_START,
+    ROLE_STEADY,
+    ROLE_WARMUP,
+    classify_roles,
+    mark_outliers,
+)
 from .stats import (
     LineFit,
     SplitFit,
@@ -70,6 +77,8 @@ class TimePrediction:
     autocorrelation_inflation: float      # variance factor for epochs that are alike in time
     warnings: tuple[str, ...]
     trend_rel: float = 0.0                # relative widening for a detected trend (0: none)
+    compile_s: float = 0.0                # torch.compile's compiling in the benchmark, booked
+    #                                       apart: not in time_s (this process compiled already)
 
 
 def predict_time(
@@ -122,6 +131,11 @@ def predict_time(
               for r, role in zip(records, roles) if role == ROLE_WARMUP]
     loader_excess = [r.epoch_s - (fixed_s + per_batch_s * r.sample_batches)
                      for r, role in zip(records, roles) if role == ROLE_LOADER_START]
+    # A compile epoch: what it spent beyond a steady epoch and its compiling is warm-up too
+    # (a first step's allocations...); the compiling itself is booked apart (compile_s).
+    excess += [max(r.epoch_s - r.compile_s - (fixed_s + per_batch_s * r.sample_batches), 0.0)
+               for r, role in zip(records, roles) if role == ROLE_COMPILE]
+    compile_s = sum(r.compile_s for r in records)
     warmup_s = max(sum(excess), 0.0)
     if loader_excess:
         warmup_s += max(float(np.median(loader_excess)), 0.0)
@@ -150,6 +164,7 @@ def predict_time(
     warnings += _linearity_warnings(fit, x_full)
     warnings += _short_epoch_warnings(steady)
     return TimePrediction(
+        compile_s=compile_s,
         time_s=time_s,
         epoch_s=epoch_s,
         warmup_s=warmup_s,

@@ -42,6 +42,12 @@ def _prediction_table(report: ReportData) -> Table:
     _row(table, f"one epoch ({plan.batches_per_epoch} batches)", duration(e.point),
                   span(e, duration))
     _row(table, "one-off warm-up (added once)", duration(pred.warmup_s), "")
+    if pred.fresh_process_s is not None:
+        f = pred.fresh_process_s
+        _row(table, f"torch.compile in the benchmark (booked apart; {duration(pred.compile_s)})",
+             "", "")
+        _row(table, f"wall time in a fresh process (compiles again), {plan.epochs} epochs",
+             duration(f.point), span(f, duration))
     if pred.energy is not None:
         en = pred.energy.energy_kwh
         _row(table, f"energy, {plan.epochs} epochs ({pred.energy.method})", energy(en.point),

@@ -79,6 +79,10 @@ class Prediction:
     energy: EnergyPrediction | None = None
     cost_usd: Interval | None = None      # local electricity cost (None: energy or price unknown)
     co2_kg: Interval | None = None        # local emissions, location-based
+    compile_s: float = 0.0                # torch.compile's compiling in the benchmark, booked
+    #                                       apart: time_s is the run in this process, compiled
+    fresh_process_s: Interval | None = None   # the run in a fresh process: time_s plus the
+    #                                           compiling again, cold as measured (None: none)
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,8 @@ def _runs(measurements: Measurements) -> list[dict[str, Any]]:
             "batch_s": [list(r.batch_s) for r, _ in pairs],
             "span_s": [r.span_s for r, _ in pairs],
             "profiled": [r.profiled for r, _ in pairs],
+            "compile_s": [r.compile_s for r, _ in pairs],
+            "recompiles": [r.recompiles for r, _ in pairs],
         })
         if measurements.energy is not None:
             runs[-1]["energy_j"] = [measurements.energy.epoch_total_j(r.order) for r, _ in pairs]
@@ -163,6 +165,8 @@ def _prediction(pred: Prediction | None) -> dict[str, Any] | None:
         "energy": _energy_prediction(pred.energy),
         "cost_usd": pred.cost_usd.to_dict() if pred.cost_usd else None,
         "co2_kg": pred.co2_kg.to_dict() if pred.co2_kg else None,
+        "compile_s": pred.compile_s,
+        "fresh_process_s": pred.fresh_process_s.to_dict() if pred.fresh_process_s else None,
     }
 
 
@@ -218,6 +222,8 @@ def _records(runs: list[dict[str, Any]]) -> tuple[tuple[EpochRecord, ...], tuple
                 batch_s=tuple(float(v) for v in run["batch_s"][i]),
                 span_s=run.get("span_s", [None] * count)[i],
                 profiled=bool(run.get("profiled", [False] * count)[i]),
+                compile_s=float(run.get("compile_s", [0.0] * count)[i]),
+                recompiles=int(run.get("recompiles", [0] * count)[i]),
             ), str(run["role"][i])))
     pairs.sort(key=lambda p: p[0].order)
     return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
@@ -378,6 +384,9 @@ def _read_prediction(pred: dict[str, Any], fit: dict[str, Any]) -> Prediction:
         energy=_read_energy_prediction(pred),
         cost_usd=Interval.from_dict(pred["cost_usd"]) if pred.get("cost_usd") else None,
         co2_kg=Interval.from_dict(pred["co2_kg"]) if pred.get("co2_kg") else None,
+        compile_s=float(pred.get("compile_s", 0.0)),
+        fresh_process_s=Interval.from_dict(pred["fresh_process_s"])
+        if pred.get("fresh_process_s") else None,
     )
 
 

@@ -16,7 +16,7 @@ from ..history import Calibration, calibration_for
 from ..measure import EpochRecord, training_device_kind
 from ..measure.environment import describe_environment
 from ..measure.load import MachineLoad
-from ..model import TimePrediction, time_assumptions
+from ..model import Interval, TimePrediction, time_assumptions
 from ..model.time import widened_for_load
 from ..render.format import duration
 from ..report import Report
@@ -44,6 +44,33 @@ class Outcome:
     interrupted: bool
     extras_s: dict[str, float]
     load: MachineLoad | None = None     # the rest of the machine during the benchmark
+    compile_reasons: tuple[str, ...] = ()   # torch.compile's recompile and graph-break reasons
+    compile_source: str = ""                # where the compile figures came from
+
+
+def _compile_sentences(outcome: Outcome) -> list[str]:
+    """torch.compile during the benchmark: its compiling booked apart, recompiles said."""
+    records = outcome.records
+    compile_s = sum(r.compile_s for r in records)
+    recompiles = sum(r.recompiles for r in records)
+    said = []
+    if compile_s > 0:
+        epochs = sum(1 for r in records if r.compile_s > 0)
+        said.append(
+            f"torch.compile compiled for {duration(compile_s)} during the benchmark (in "
+            f"{epochs} epoch{'s' if epochs != 1 else ''}; from {outcome.compile_source}). It is "
+            "booked apart, not charged to the budget or to the epochs: the prediction is the run "
+            "in this process, which has compiled already; a run in a fresh process compiles "
+            f"again: prediction.fresh_process_s adds up to {duration(compile_s)} (cold, as "
+            "measured here; the compile cache this benchmark warmed can make it shorter).")
+    if recompiles:
+        reasons = "; ".join(outcome.compile_reasons[:3])
+        said.append(
+            f"torch.compile recompiled {recompiles} time{'s' if recompiles != 1 else ''} during "
+            f"the benchmark ({reasons}). A recompile the real run does not need (a batch shape it "
+            "never has) makes the benchmark slower, not the run; one it needs each epoch would "
+            "make the run slower than predicted.")
+    return said
 
 
 def _harness_warnings(outcome: Outcome, budget_s: float) -> tuple[list[str], list[str]]:
@@ -64,6 +91,7 @@ def _harness_warnings(outcome: Outcome, budget_s: float) -> tuple[list[str], lis
             f"{duration(budget_s)} budget: that is the least it needs to time three sample "
             "sizes with this data."
         )
+    then += _compile_sentences(outcome)
     then += restore_warnings(outcome.settings.restore)
     drawn_less = [r for r in records if r.batches_drawn < r.sample_batches]
     if drawn_less:
@@ -112,6 +140,16 @@ def _history_warnings(calibration: Calibration) -> tuple[str, ...]:
             "them; history=False turns this off).",)
 
 
+def _fresh_process(time_s: Interval, compile_s: float) -> Interval | None:
+    """The run in a fresh process: it compiles again. The point adds the compiling as measured
+    here (a cold cache, or the cache as the user's process had it); the low end adds nothing,
+    since the compile cache this benchmark warmed can make a new process's compiling short."""
+    if compile_s <= 0:
+        return None
+    return Interval(time_s.point + compile_s, time_s.low, time_s.high + compile_s,
+                    time_s.confidence)
+
+
 def assemble_report(outcome: Outcome, *, predict: Callable[..., TimePrediction],
                     energy: EnergyRun, compare: CompareRun) -> Report:
     """The Report: the time prediction, then energy, then the comparison built on both."""
@@ -156,6 +194,8 @@ def assemble_report(outcome: Outcome, *, predict: Callable[..., TimePrediction],
             time_s=prediction.time_s, epoch_s=prediction.epoch_s, warmup_s=prediction.warmup_s,
             fit=_fit_summary(prediction), energy=energy_predicted,
             cost_usd=comparison.cost_usd, co2_kg=comparison.co2_kg,
+            compile_s=prediction.compile_s,
+            fresh_process_s=_fresh_process(prediction.time_s, prediction.compile_s),
         ),
         assumptions={**time_assumptions(device_kind), **calibration.assumptions(),
                      **energy.assumptions(),

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 
 from ..errors import BenchmarkError, GreenloveWarning
 from ..measure import BatchRecorder, EpochRecord, elapsed_s
+from ..measure.compile_watch import NONE_SEEN, CompileActivity, activity, read_compile_state
 from ..measure.load import LoadWatch
 from ..model import TimePrediction, predict_time
 from ..report import Report
@@ -85,6 +86,7 @@ class Benchmark:
         self._extras_s: dict[str, float] = {}   # untimed work beyond the epochs: idle baseline...
         self._load = LoadWatch(settings.instruments.cpu_snapshot)
         self._records: list[EpochRecord] = []
+        self._compile_reasons: list[str] = []
         self._state = "new"          # new -> running -> finished | interrupted
         self._wall_s = math.nan
         self._iteration: weakref.ref | None = None
@@ -137,8 +139,11 @@ class Benchmark:
                                 "cloud comparison: this device")
                 self._compare.identify_device()
                 self._extras_s.update(self._compare.extras_s)
-            while (step := job.next_step(lambda: schedule.next_step(self._records, clock() - start),
-                                         len(self._records))) is not None:
+            # torch.compile's compiling is a one-off of its own: not charged to the budget.
+            while (step := job.next_step(
+                    lambda: schedule.next_step(self._records, clock() - start - sum(
+                        r.compile_s for r in self._records)),
+                    len(self._records))) is not None:
                 if step.batches not in loaders:
                     loaders[step.batches] = self._sampler.loader_for(step.batches, recorder)
                 loader, items = loaders[step.batches]
@@ -151,19 +156,23 @@ class Benchmark:
                     settings.model, recorder)
                 sync()
                 job.start_edge(len(self._records))
+                compiler_before = read_compile_state()
                 t0 = clock()
                 recorder.mark_start(t0)
                 yield loader
                 sync()
                 t1 = clock()
+                compiled = activity(compiler_before, read_compile_state())
                 self._compare.finish_profile()
                 try:
                     local: EpochRecord | BenchmarkError = self._record(
                         step.batches, items, recorder, t0, t1, start,
-                        served.get(step.batches, 0), profiled)
+                        served.get(step.batches, 0), profiled, compiled)
                 except BenchmarkError as error:
                     local = error
                 self._records.append(job.shared_record(len(self._records), local))
+                self._compile_reasons += [r for r in compiled.reasons
+                                          if r not in self._compile_reasons]
                 served[step.batches] = served.get(step.batches, 0) + 1
             completed = True
         except BaseException as error:
@@ -187,7 +196,8 @@ class Benchmark:
                     _restore_failed(restore_error, user_error)
 
     def _record(self, batches: int, items: int, recorder: BatchRecorder, t0: float,
-                t1: float, start: float, loader_epoch: int, profiled: bool) -> EpochRecord:
+                t1: float, start: float, loader_epoch: int, profiled: bool,
+                compiled: CompileActivity = NONE_SEEN) -> EpochRecord:
         epoch_s = elapsed_s(t0, t1)
         if recorder.count == 0:
             raise BenchmarkError(
@@ -201,7 +211,8 @@ class Benchmark:
             order=len(self._records), sample_batches=batches, sample_size=items,
             batches_drawn=recorder.count, epoch_s=epoch_s, started_s=t0 - start,
             loader_epoch=loader_epoch, first_batch_s=first, batch_s=steps, span_s=span,
-            profiled=profiled,
+            profiled=profiled, compile_s=min(compiled.compile_s, epoch_s),
+            recompiles=compiled.recompiles,
         )
 
     def _precision(self, records: list[EpochRecord]) -> float:
@@ -259,6 +270,8 @@ class Benchmark:
                 records=tuple(self._records), wall_s=self._wall_s,
                 interrupted=self._state == "interrupted", extras_s=dict(self._extras_s),
                 load=self._load.load(also_own_s=job_cpu_s),
+                compile_reasons=tuple(self._compile_reasons),
+                compile_source=read_compile_state().source,
             ), predict=self._predict, energy=self._energy, compare=self._compare))
         finally:
             self._job.close()
