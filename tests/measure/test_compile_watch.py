@@ -75,3 +75,27 @@ def test_a_real_compile_is_seen_and_a_new_shape_recompiles():
     model(torch.randn(5, 4))                                           # a new batch size
     new_shape = activity(first, read_compile_state())
     assert new_shape.recompiles >= 1 and "size mismatch" in " ".join(new_shape.reasons)
+
+
+def test_the_benchmark_waits_for_busy_compile_workers_and_not_for_quiet_ones():
+    from greenlove.measure.compile_watch import SETTLE_LOOK_S, settle_workers
+    from tests.fakes.training import FakeClock
+
+    clock = FakeClock()
+    busy_until = clock() + 2.0             # the workers use a whole CPU for 2 s, then rest
+    used = {"cpu": 0.0, "t": clock()}
+
+    def cpu_s():
+        now = clock()
+        busy = max(min(now, busy_until) - min(used["t"], busy_until), 0.0)
+        used["cpu"] += busy
+        used["t"] = now
+        return used["cpu"]
+
+    waited = settle_workers(clock=clock, sleep=clock.advance, cpu_s=cpu_s)
+    assert 2.0 <= waited <= 2.0 + 2 * SETTLE_LOOK_S
+    assert settle_workers(clock=clock, sleep=clock.advance, cpu_s=cpu_s) == 0.0   # quiet now
+    assert settle_workers(clock=clock, sleep=clock.advance, cpu_s=lambda: None) == 0.0
+    forever = settle_workers(clock=clock, sleep=clock.advance, cpu_s=lambda: clock() * 2.0,
+                             max_s=5.0)
+    assert 5.0 <= forever <= 5.0 + SETTLE_LOOK_S

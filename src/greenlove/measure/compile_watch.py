@@ -109,3 +109,57 @@ def activity(before: CompileState, after: CompileState) -> CompileActivity:
         recompiles=max(after.recompiles - before.recompiles, 0),
         reasons=tuple(r for r in after.reasons if r not in seen),
     )
+
+
+SETTLE_QUIET_CPU = 0.1
+"""The compiler's worker processes count as settled once they use less than this share of one
+CPU between two looks."""
+
+SETTLE_LOOK_S = 0.25
+"""Seconds between two looks at the worker processes' CPU time."""
+
+SETTLE_MAX_S = 30.0
+"""The longest the benchmark waits for them."""
+
+
+def children_cpu_s() -> float | None:
+    """CPU seconds used so far by this process's child processes that are alive (Inductor's
+    compile workers among them); None where psutil cannot tell."""
+    import psutil
+
+    try:
+        total = 0.0
+        for child in psutil.Process().children(recursive=True):
+            try:
+                times = child.cpu_times()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            total += times.user + times.system
+        return total
+    except (psutil.Error, OSError):
+        return None
+
+
+def settle_workers(*, clock: Callable[[], float], sleep: Callable[[float], None],
+                   cpu_s: Callable[[], float | None] = children_cpu_s,
+                   max_s: float = SETTLE_MAX_S) -> float:
+    """After an epoch that compiled: wait until the child processes (torch.compile's worker
+    pool starting, or compiling in the background) go quiet, so that the next timed epoch does
+    not share the CPUs with them. Returns the seconds waited (0 when they were quiet or there
+    are none); at most ``max_s``."""
+    start = clock()
+    last = cpu_s()
+    if last is None:
+        return 0.0
+    while clock() - start < max_s:
+        t0 = clock()
+        sleep(SETTLE_LOOK_S)
+        now = cpu_s()
+        if now is None:
+            break
+        elapsed = max(clock() - t0, 1e-9)
+        if (now - last) / elapsed < SETTLE_QUIET_CPU:
+            break
+        last = now
+    waited = clock() - start
+    return waited if waited > SETTLE_LOOK_S * 1.5 else 0.0

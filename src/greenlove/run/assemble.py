@@ -52,6 +52,7 @@ def _compile_sentences(outcome: Outcome) -> list[str]:
     """torch.compile during the benchmark: its compiling booked apart, recompiles said."""
     records = outcome.records
     compile_s = sum(r.compile_s for r in records)
+    settle = outcome.extras_s.get("torch.compile workers settling", 0.0)
     recompiles = sum(r.recompiles for r in records)
     said = []
     if compile_s > 0:
@@ -61,8 +62,10 @@ def _compile_sentences(outcome: Outcome) -> list[str]:
             f"{epochs} epoch{'s' if epochs != 1 else ''}; from {outcome.compile_source}). It is "
             "booked apart, not charged to the budget or to the epochs: the prediction is the run "
             "in this process, which has compiled already; a run in a fresh process compiles "
-            f"again: prediction.fresh_process_s adds up to {duration(compile_s)} (cold, as "
-            "measured here; the compile cache this benchmark warmed can make it shorter).")
+            f"again: prediction.fresh_process_s adds up to {duration(compile_s + settle)} (cold, "
+            "as measured here; the compile cache this benchmark warmed can make it shorter)."
+            + (f" After compiling, the benchmark waited {duration(settle)} for the compiler's "
+               "worker processes to go quiet before timing on." if settle > 0 else ""))
     if recompiles:
         reasons = "; ".join(outcome.compile_reasons[:3])
         said.append(
@@ -195,7 +198,9 @@ def assemble_report(outcome: Outcome, *, predict: Callable[..., TimePrediction],
             fit=_fit_summary(prediction), energy=energy_predicted,
             cost_usd=comparison.cost_usd, co2_kg=comparison.co2_kg,
             compile_s=prediction.compile_s,
-            fresh_process_s=_fresh_process(prediction.time_s, prediction.compile_s),
+            fresh_process_s=_fresh_process(
+                prediction.time_s, prediction.compile_s + outcome.extras_s.get(
+                    "torch.compile workers settling", 0.0) if prediction.compile_s > 0 else 0.0),
         ),
         assumptions={**time_assumptions(device_kind), **calibration.assumptions(),
                      **energy.assumptions(),

@@ -17,7 +17,13 @@ from torch.utils.data import DataLoader
 
 from ..errors import BenchmarkError, GreenloveWarning
 from ..measure import BatchRecorder, EpochRecord, elapsed_s
-from ..measure.compile_watch import NONE_SEEN, CompileActivity, activity, read_compile_state
+from ..measure.compile_watch import (
+    NONE_SEEN,
+    CompileActivity,
+    activity,
+    read_compile_state,
+    settle_workers,
+)
 from ..measure.load import LoadWatch
 from ..model import TimePrediction, predict_time
 from ..report import Report
@@ -29,6 +35,9 @@ from .job import BenchmarkJob
 from .options import check_loader, check_options, check_train_epoch
 from .progress import NoProgress
 from .restore import UserState, restore_warnings
+
+SETTLING = "torch.compile workers settling"
+"""The extra (untimed) seconds waited after a compile for its worker processes to go quiet."""
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -142,7 +151,8 @@ class Benchmark:
             # torch.compile's compiling is a one-off of its own: not charged to the budget.
             while (step := job.next_step(
                     lambda: schedule.next_step(self._records, clock() - start - sum(
-                        r.compile_s for r in self._records)),
+                        r.compile_s for r in self._records) - self._extras_s.get(
+                        SETTLING, 0.0)),
                     len(self._records))) is not None:
                 if step.batches not in loaders:
                     loaders[step.batches] = self._sampler.loader_for(step.batches, recorder)
@@ -163,6 +173,11 @@ class Benchmark:
                 sync()
                 t1 = clock()
                 compiled = activity(compiler_before, read_compile_state())
+                if compiled.any:
+                    # Its worker processes may still be starting: not on the next epoch's time.
+                    settled = settle_workers(clock=clock, sleep=settings.instruments.sleep)
+                    if settled > 0:
+                        self._extras_s[SETTLING] = self._extras_s.get(SETTLING, 0.0) + settled
                 self._compare.finish_profile()
                 try:
                     local: EpochRecord | BenchmarkError = self._record(
