@@ -167,3 +167,18 @@ def test_a_distributed_sampler_is_sampled_from_this_ranks_shard(shuffle) -> None
         assert (first != second) == shuffle   # reshuffled each epoch only where the user's is
         shards.append(set(first))
     assert not shards[0] & shards[1]   # the ranks' samples come from disjoint shards
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_a_loader_ending_on_an_odd_batch_is_sampled_with_that_batch_last(shuffle) -> None:
+    data = TensorDataset(torch.arange(103).float())
+    loader = DataLoader(data, batch_size=10, shuffle=shuffle)       # 10 x 10, then 3
+    sampler = LoaderSampler(loader, seed=0)
+    assert sampler.shape.full_batches == 11
+    for k in (1, 4, 11):
+        sampled, items = sampler.loader_for(k, BatchRecorder(lambda: 0.0))
+        sizes = [len(b[0]) for b in sampled]
+        assert sizes == [10] * (k - 1) + [3] and items == 10 * (k - 1) + 3
+    dropped = LoaderSampler(DataLoader(data, batch_size=10, drop_last=True), seed=0)
+    sampled, _ = dropped.loader_for(4, BatchRecorder(lambda: 0.0))
+    assert [len(b[0]) for b in sampled] == [10] * 4        # the run has no odd batch

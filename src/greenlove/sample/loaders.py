@@ -3,7 +3,9 @@
 Only the dataset's index stream changes: batch size, collate_fn, workers, pinning, drop_last,
 worker_init_fn, prefetching, the generator ... are taken from the user's own DataLoader.
 Samples are nested: the sample of k batches is the first k batches' worth of one seeded
-permutation, so larger samples contain the smaller ones.
+permutation, so larger samples contain the smaller ones. Where the user's epoch ends on an odd
+batch (``drop_last=False`` with a remainder), every sample does too: k - 1 full batches and one
+of the remainder's size, so that the samples hold only batch shapes the real run has.
 """
 
 from __future__ import annotations
@@ -203,6 +205,12 @@ class LoaderSampler:
         assert self._universe is not None and self._order is not None
         per_batch = loader.batch_size or 1
         count = min(batches * per_batch, len(self._universe))
+        remainder = len(self._universe) % per_batch
+        if loader.batch_size is not None and not loader.drop_last and remainder:
+            # The real epoch ends on an odd batch of `remainder` items: so does every sample,
+            # so that it hands the model no batch shape the run never has, and the one it
+            # has (a compiled model recompiles for it) is seen.
+            count = (batches - 1) * per_batch + remainder
         positions = self._order[:count]
         if self._shuffle:
             indices = [self._universe[i] for i in positions.tolist()]
