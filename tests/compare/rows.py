@@ -23,7 +23,7 @@ from greenlove.measure.local_device import LocalDevice
 from greenlove.measure.workload_profile import WorkloadProfile
 from greenlove.model import Interval
 
-METHODS = {"user-measured", "published-ratio", "roofline", "tflops-bandwidth-baseline"}
+METHODS = {"user-measured", "fitted-model", "published-ratio", "roofline", "tflops-bandwidth-baseline"}
 
 
 # --- hand-made rows ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from tests.fakes.training import (
 )
 from tests.fakes.training import estimate_on_fake_clock as _estimate
 
-METHODS = {"user-measured", "published-ratio", "roofline", "tflops-bandwidth-baseline"}
+METHODS = {"user-measured", "fitted-model", "published-ratio", "roofline", "tflops-bandwidth-baseline"}
 
 
 # --- 5. through greenlove.estimate -------------------------------------------------------------------

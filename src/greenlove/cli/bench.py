@@ -49,19 +49,40 @@ def _track_overhead(args: argparse.Namespace, console: Console) -> int:
 
 def _speedup_check(console: Console) -> int:
     from ..data.tables import load_gpus, load_throughput
-    from ..validate.speedup_accuracy import leave_one_out, summarise
+    from ..validate.speedup_accuracy import CELL, check_speedups
 
-    rows = leave_one_out(load_gpus(), load_throughput())
-    summary = summarise(rows)
-    console.print(f"greenlove validate --speedup: {len(rows)} published GPU-pair ratios "
-                  "(Lambda Labs PyTorch training benchmarks), each left out in turn")
-    console.print(f"  {summary.compared_rows} of them predictable by both methods from specs alone, "
-                  f"over {summary.tasks} task/precision groups and {summary.pairs} GPU pairs")
-    for label, method in (("(c) roofline, task intensity fitted on the other pairs",
-                           summary.roofline),
-                          ("(d) 0.7 x TFLOPS ratio + 0.3 x bandwidth ratio", summary.baseline)):
-        console.print(f"  {label}: median |error| {method.median_abs_error:.1%}, worst "
-                      f"{method.worst_abs_error:.1%} ({method.worst_case})")
+    check = check_speedups(load_gpus(), load_throughput())
+    say = lambda text: console.print(text, markup=False, soft_wrap=True)  # noqa: E731
+    say(f"greenlove validate --speedup: {check.rows} published GPU-pair throughput ratios (Lambda Labs "
+        f"PyTorch training benchmarks, tables of 2022-07-06 and {check.data_as_of}), each predicted "
+        "with its cell held out and with its GPU held out")
+    say(f"  error = |predicted / published - 1| on the {check.common_rows} ratios every method predicts; "
+        "cover = share inside a 95% band built from the other GPUs' residuals (nested leave-one-out)")
+    header = f"  {'method':<50} {'case':<14} {'rows':>5} {'median':>7} {'p90':>7} {'worst':>7} {'cover':>6}"
+
+    def line(label: str, case: str, e) -> str:
+        return (f"  {label:<50} {case:<14} {e.rows:>5} {e.median:>7.1%} {e.p90:>7.1%} {e.worst:>7.1%} "
+                f"{e.coverage_95:>6.1%}")
+
+    say(header)
+    for m in check.methods:
+        say(line(m.method + (" (used)" if m.method == "fitted model" else ""), m.case, m.overall))
+    say("  fitted model by family and precision:")
+    for m in check.methods:
+        if m.method == "fitted model":
+            for family, precision, e in m.by_group:
+                say(line(f"    {family} {precision}", m.case, e))
+    say("  the fitted model's candidates (chosen: moderate shrinkage), on all rows each predicts:")
+    for m in check.candidates:
+        if m.own_rows.rows:
+            say(line(f"    {m.method}", m.case, m.own_rows))
+        else:
+            say(f"    {m.method:<46} {m.case:<14}     0   (a GPU without rows cannot be predicted)")
+    worst = {m.case: m.overall.worst_case for m in check.methods if m.method == "fitted model"}
+    say(f"  fitted model's worst: {worst.get(CELL, '')}")
+    for row in check.flagged:
+        say(f"  flagged, not fitted or scored: {row.task} {row.precision} {row.gpu} vs {row.baseline_gpu} "
+            f"({row.relative_throughput:g}, {row.as_of}): {row.flag.split(':')[0]}")
     return 0
 
 

@@ -79,7 +79,10 @@ def _estimate_dict(e: CloudEstimate, local: LocalRun) -> dict[str, Any]:
     return {
         "provider": e.provider, "gpu": e.gpu, "gpus": e.gpus, "region": e.region,
         "speedup": e.speedup, "speedup_method": e.speedup_method,
-        "speedups": [{"value": s.value, "method": s.method, "detail": s.detail, "source": s.source}
+        "speedup_interval": {"low": e.speedup_low, "high": e.speedup_high,
+                             "confidence": e.speedups[0].confidence, "method": e.speedup_interval},
+        "speedups": [{"value": s.value, "method": s.method, "detail": s.detail, "source": s.source,
+                      "low": s.low, "high": s.high, "interval": s.interval}
                      for s in e.speedups],
         "time_s": _interval(e.time_s), "gpu_hours": e.gpu_hours,
         "cost_usd": _interval(e.cost_usd), "cost_spot_usd": _interval(e.cost_spot_usd),

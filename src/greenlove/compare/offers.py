@@ -1,7 +1,9 @@
 """Compare: the same run on every cloud GPU offer, in time, money, energy and CO2 (pure).
 
-For each offer: time = local predicted time / speed-up (the interval spans every speed-up
-estimate available but the 0.7/0.3 baseline, so methods that disagree widen it); GPU-hours;
+For each offer: time = local predicted time / speed-up. Where the speed-up used has a measured
+interval (the fitted model's leave-one-out band), the time interval combines the local time's and
+the speed-up's relative half-widths in quadrature (log scale, independent errors); otherwise it
+spans every speed-up estimate available but the 0.7/0.3 baseline, labelled as not measured; GPU-hours;
 cost on demand and spot; energy = GPU power under load x time x (1 + host share) x the
 provider's PUE; CO2 location-based (the data centre's grid) and, separately, as the provider
 claims. Every figure names its method and source; constants are module-level with sources.
@@ -9,6 +11,7 @@ claims. Every figure names its method and source; constants are module-level wit
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -18,6 +21,7 @@ from ..measure.workload_profile import WorkloadProfile
 from ..model import Interval
 from .assumptions import GPU_LOAD_FRACTION, HOST_SHARE, SCALING_EFFICIENCY
 from .speedup import Speedup, speedups_for
+from .speedup_model import FittedSpeedups, prepare
 
 DEFAULT_PUE_PROVIDER = "industry average"
 
@@ -61,6 +65,9 @@ class CloudEstimate:
     price_source: str
     as_of: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+    speedup_low: float | None = None    # interval of the speed-up used (None: none measured)
+    speedup_high: float | None = None
+    speedup_interval: str = ""          # how that interval was measured, or why there is none
 
     def saving(self, local: LocalRun) -> dict[str, float | None]:
         """Local minus cloud, point values (positive: the cloud is better)."""
@@ -75,6 +82,17 @@ class CloudEstimate:
 
 def _interval(point: float, low: float, high: float, confidence: float) -> Interval:
     return Interval(point, min(low, point), max(high, point), confidence)
+
+
+def _combined(t: Interval, speedup: float, speedup_low: float, speedup_high: float) -> Interval:
+    """Local time over the speed-up: relative half-widths (log scale) added in quadrature, each
+    side apart (a slower target, high speed-up side, pairs with the local high time)."""
+    point = t.point / speedup
+    down = math.hypot(math.log(t.point / t.low) if t.low > 0 else math.inf,
+                      math.log(speedup_high / speedup))
+    up = math.hypot(math.log(t.high / t.point) if t.point > 0 else math.inf,
+                    math.log(speedup / speedup_low))
+    return _interval(point, point * math.exp(-down), point * math.exp(up), t.confidence)
 
 
 def _pue_for(provider: str, pue_table: Mapping[str, Pue]) -> tuple[float, str]:
@@ -92,10 +110,10 @@ def compare_offer(offer: CloudOffer, spec: GpuSpec, local: LocalRun, *, gpus: in
                   profile: WorkloadProfile | None, ratios: Sequence[ThroughputRatio],
                   carbon: Mapping[str, CarbonIntensity], pue_table: Mapping[str, Pue],
                   sites: Sequence[ProviderSite], user_speedup: float | None = None,
-                  ) -> CloudEstimate | None:
+                  fitted: FittedSpeedups | None = None) -> CloudEstimate | None:
     """One offer against the local run; None when no speed-up can be estimated at all."""
     estimates = speedups_for(local.device, spec, profile=profile, ratios=ratios,
-                             user_speedup=user_speedup, local_step_s=local.step_s)
+                             user_speedup=user_speedup, local_step_s=local.step_s, fitted=fitted)
     if not estimates:
         return None
     # The speed-ups compare one GPU with one local device; a local run already spread over
@@ -105,9 +123,17 @@ def compare_offer(offer: CloudOffer, spec: GpuSpec, local: LocalRun, *, gpus: in
     # only estimate (its leave-one-out error is three times the roofline's).
     spanning = [e for e in estimates if e.method != "tflops-bandwidth-baseline"] or list(estimates)
     values = [e.value * scale for e in spanning]
-    chosen = estimates[0].value * scale
+    used = estimates[0]
+    chosen = used.value * scale
     t = local.time_s
-    time_s = _interval(t.point / chosen, t.low / max(values), t.high / min(values), t.confidence)
+    if used.low is not None and used.high is not None:
+        time_s = _combined(t, chosen, used.low * scale, used.high * scale)
+        speedup_interval = used.interval
+    else:
+        time_s = _interval(t.point / chosen, t.low / max(values), t.high / min(values), t.confidence)
+        speedup_interval = ("user's own figure, taken as exact" if used.method == "user-measured"
+                            else "no measured interval for this method: the time interval spans "
+                                 "the methods' estimates")
     gpu_hours = time_s.point / 3600 * gpus
     hours = time_s.scaled(gpus / 3600)
     cost = hours.scaled(offer.usd_per_gpu_hour) if offer.usd_per_gpu_hour else None
@@ -163,7 +189,9 @@ def compare_offer(offer: CloudOffer, spec: GpuSpec, local: LocalRun, *, gpus: in
         energy_kwh=energy, energy_method=energy_method, pue=pue, pue_source=pue_source,
         co2_kg=co2, co2_by_site=co2_by_site, co2_method=co2_method, co2_claimed_kg=claimed_kg,
         co2_claim=claim or "no claim recorded", price_source=offer.source, as_of=offer.as_of,
-        notes=tuple(notes),
+        notes=tuple(notes), speedup_low=None if used.low is None else used.low * scale,
+        speedup_high=None if used.high is None else used.high * scale,
+        speedup_interval=speedup_interval,
     )
 
 
@@ -178,6 +206,7 @@ def compare_clouds(local: LocalRun, offers: Sequence[CloudOffer], specs: Sequenc
     by_name = {s.name: s for s in specs}
     carbon_by_zone = {c.zone: c for c in carbon}
     pue_by_provider = {p.provider: p for p in pue_table}
+    fitted = prepare(ratios, specs) if local.device.spec is not None else None
     out = []
     for offer in _one_per_gpu(offers):
         if providers is not None and offer.provider not in providers:
@@ -187,7 +216,7 @@ def compare_clouds(local: LocalRun, offers: Sequence[CloudOffer], specs: Sequenc
             continue
         estimate = compare_offer(offer, spec, local, gpus=gpus, profile=profile, ratios=ratios,
                                  carbon=carbon_by_zone, pue_table=pue_by_provider, sites=sites,
-                                 user_speedup=(user_speedups or {}).get(spec.name))
+                                 user_speedup=(user_speedups or {}).get(spec.name), fitted=fitted)
         if estimate is not None:
             out.append(estimate)
     return tuple(out)

@@ -2,6 +2,9 @@
 
 Methods, in order of preference (speedups_for returns them in this order; the first is used):
   user-measured              a speed-up the user measured themselves
+  fitted-model               one model fitted on every published throughput (speedup_model.py):
+                             the GPU's published rows where it has some, its specs where not;
+                             carries a 95% interval from the leave-one-out residuals
   published-ratio            published per-task training throughput ratios (both GPUs in the table)
   roofline                   the workload's FLOPs and bytes per step placed on each device's roofline
   tflops-bandwidth-baseline  0.7 x fp32 TFLOPS ratio + 0.3 x bandwidth ratio (the hackathon tool's
@@ -27,20 +30,28 @@ from .assumptions import (
 if TYPE_CHECKING:
     from ..data.tables import GpuSpec, ThroughputRatio
     from ..measure.workload_profile import WorkloadProfile
+    from .speedup_model import FittedSpeedups
 
-SpeedupMethod = Literal["user-measured", "published-ratio", "roofline", "tflops-bandwidth-baseline"]
+SpeedupMethod = Literal["user-measured", "fitted-model", "published-ratio", "roofline",
+                        "tflops-bandwidth-baseline"]
 
 _FAMILIES = ("conv", "transformer", "recurrent")
 
 
 @dataclass(frozen=True)
 class Speedup:
-    """value: target speed over local speed (dimensionless); detail: what was used; source."""
+    """value: target speed over local speed (dimensionless); detail: what was used; source.
+    low/high: the interval at ``confidence`` where the method's error was measured (None: no
+    measured interval); interval: how it was measured."""
 
     value: float
     method: SpeedupMethod
     detail: str
     source: str
+    low: float | None = None
+    high: float | None = None
+    confidence: float | None = None
+    interval: str = ""
 
 
 def _geomean(values: Iterable[float]) -> float:
@@ -116,6 +127,46 @@ def published_ratio(local: GpuSpec, target: GpuSpec, ratios: Iterable[Throughput
               f"{table_precision} rows{precision_note})")
     sources = sorted({task_row[t].source for t in tasks})
     return Speedup(value=value, method="published-ratio", detail=detail, source="; ".join(sources))
+
+
+def fitted_speedup(local: GpuSpec, target: GpuSpec, fitted: FittedSpeedups, family: str,
+                   precision: str) -> Speedup | None:
+    """The fitted model's ratio for the workload's family and precision, with the 95% band of the
+    leave-one-out case that applies: 'cell held out' when both GPUs have published rows,
+    'GPU held out' (spec only) when one has none; when neither has, the two spec-only errors
+    combined in quadrature (assumed independent: not measured). None when a GPU has neither
+    rows nor the spec figures the prior needs, or when too few held-out residuals exist for a
+    95% band (fewer than 19): the model is used only where its error was measured."""
+    from .speedup_model import FAMILIES, table_precision
+
+    table_p = table_precision(precision)
+    if table_p is None:
+        return None
+    value = fitted.model.ratio(local, target, family, table_p)
+    if value is None:
+        return None
+    known = [g.name in fitted.model.gpus_with_rows for g in (local, target)]
+    band_family = family if family in FAMILIES else "any"
+    bands, case = ((fitted.cell_bands, "cell held out") if all(known)
+                   else (fitted.gpu_bands, "GPU held out"))
+    half, n = bands.get((band_family, table_p), (math.inf, 0))
+    if not math.isfinite(half):
+        return None     # too few held-out residuals to measure its error: not used
+    how = f"{case}, {band_family} {table_p}, {n} residuals"
+    if not any(known):
+        half, how = half * math.sqrt(2), how + "; neither GPU has published rows: x sqrt(2) (assumed)"
+    spec_only = [g.name for g, k in zip((local, target), known, strict=True) if not k]
+    basis = ("both GPUs from their published rows" if not spec_only
+             else f"{' and '.join(spec_only)} from specs alone (no published row)")
+    m = fitted.model
+    detail = (f"model fitted on {m.rows} published rows (data of {m.data_as_of}), {family} family at "
+              f"table precision {table_p}: {basis}")
+    return Speedup(value=value, method="fitted-model", detail=detail,
+                   source="Lambda Labs PyTorch training throughput (throughput.csv) and spec rows "
+                          f"'{local.name}', '{target.name}' (gpus.csv)",
+                   low=value * math.exp(-half), high=value * math.exp(half),
+                   confidence=fitted.confidence,
+                   interval=f"{fitted.confidence:.0%} band from leave-one-out residuals ({how})")
 
 
 def peak_tflops(spec: GpuSpec, precision: str) -> tuple[float | None, str]:
@@ -231,8 +282,11 @@ def baseline_speedup(local: LocalDevice | GpuSpec, target: GpuSpec) -> Speedup |
 
 def speedups_for(local: LocalDevice, target: GpuSpec, *, profile: WorkloadProfile | None,
                  ratios: Iterable[ThroughputRatio], user_speedup: float | None = None,
-                 local_step_s: float | None = None) -> tuple[Speedup, ...]:
-    """Every available estimate, in preference order user-measured, published, roofline, baseline.
+                 local_step_s: float | None = None,
+                 fitted: FittedSpeedups | None = None) -> tuple[Speedup, ...]:
+    """Every available estimate, in preference order user-measured, fitted model, published,
+    roofline, baseline (the fitted model before the published ratio: its leave-one-out error
+    is the smaller, README "How good are the speed-ups?").
 
     Without a profile the published ratio uses the geometric mean over tasks at fp32 and the
     roofline is skipped. The first element is the estimate to use; the others are shown beside it.
@@ -246,6 +300,8 @@ def speedups_for(local: LocalDevice, target: GpuSpec, *, profile: WorkloadProfil
     if local.spec is not None:
         family = profile.family if profile is not None else "other"
         precision = profile.precision if profile is not None else "fp32"
+        if fitted is not None:
+            estimates.append(fitted_speedup(local.spec, target, fitted, family, precision))
         estimates.append(published_ratio(local.spec, target, ratios, family, precision))
     if profile is not None:
         estimates.append(roofline_speedup(local, target, profile, local_step_s))

@@ -18,7 +18,7 @@ import io
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -62,6 +62,12 @@ class ThroughputRatio:
     relative_throughput: float
     source: str
     as_of: str
+    # The batch size of the run behind the figure (Lambda's batch-size table at the same commit);
+    # None where not known. Optional column: files without it still load.
+    batch_size: int | None = None
+    # Why the row is not to be fitted or scored (e.g. a batch size of 0 in the source's
+    # batch-size table); "" for a usable row. The row is kept and shown, never deleted.
+    flag: str = ""
 
 
 @dataclass(frozen=True)
@@ -147,7 +153,8 @@ _SPECS: dict[type, _Spec] = {
     GpuSpec: _Spec("gpus.csv", frozenset({
         "memory_gb", "memory_bandwidth_gbs", "fp32_tflops", "tf32_tflops_dense", "fp16_tflops_dense",
         "bf16_tflops_dense", "tdp_w", "release_year"}), ("name",), {}),
-    ThroughputRatio: _Spec("throughput.csv", frozenset(), ("task", "precision", "gpu", "source"), {}),
+    ThroughputRatio: _Spec("throughput.csv", frozenset({"batch_size", "flag"}),
+                           ("task", "precision", "gpu", "source"), {"batch_size": 0}),
     CloudOffer: _Spec("cloud_offers.csv", frozenset({
         "gpus_per_instance", "usd_per_gpu_hour", "usd_per_gpu_hour_spot", "region", "zone", "notes"}),
         (), {}),
@@ -199,7 +206,9 @@ def _load(cls: type[_T], path: str | os.PathLike[str] | None) -> tuple[_T, ...]:
     columns = [f.name for f in fields(cls)]
     if not header:
         raise TableError(f"{label}: empty file, expected a header row: {', '.join(columns)}")
-    missing = [c for c in columns if c not in header]
+    # A column whose field has a default (added after the first release) may be absent.
+    missing = [f.name for f in fields(cls) if f.name not in header
+               and f.default is MISSING and f.default_factory is MISSING]
     if missing:
         raise TableError(f"{label}: missing required column(s): {', '.join(missing)}")
     reader.fieldnames = header
@@ -213,6 +222,8 @@ def _load(cls: type[_T], path: str | os.PathLike[str] | None) -> tuple[_T, ...]:
         for f in fields(cls):
             raw = (record.get(f.name) or "").strip()
             if not raw:
+                if f.name not in header:
+                    continue                     # absent optional column: the field's default
                 if f.name not in spec.optional:
                     raise TableError(f"{where}: column {f.name!r}: required value is empty")
                 values[f.name] = "" if f.type in (str, "str") else None

@@ -68,7 +68,8 @@ def _prediction_table(report: ReportData) -> Table:
 
 
 CLOUD_ROWS = 12
-_SHORT = {"user-measured": "(yours)", "published-ratio": "(published)", "roofline": "(roofline)",
+_SHORT = {"user-measured": "(yours)", "fitted-model": "(fitted)", "published-ratio": "(published)",
+          "roofline": "(roofline)",
           "tflops-bandwidth-baseline": "(0.7/0.3)"}
 
 

@@ -21,10 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from ..compare import speedup_model
 from ..compare.assumptions import ACHIEVABLE_BANDWIDTH_FRACTION, ACHIEVABLE_COMPUTE_FRACTION
 from ..compare.speedup import (
     baseline_speedup,
     peak_tflops,
+    published_ratio,
 )
 from ..data.tables import GpuSpec, ThroughputRatio, find_gpu
 
@@ -135,7 +137,8 @@ def _rows(specs: Sequence[GpuSpec], ratios: Iterable[ThroughputRatio]) -> list[_
     rows = []
     for r in ratios:
         # "geomean(...)" rows are derived from the per-model rows; self-ratios are 1 by definition.
-        if r.task.startswith("geomean") or r.gpu == r.baseline_gpu or not r.relative_throughput > 0:
+        if (r.task.startswith("geomean") or r.gpu == r.baseline_gpu or not r.relative_throughput > 0
+                or r.flag):
             continue
         gpu, base = _lookup(r.gpu, by_name, specs), _lookup(r.baseline_gpu, by_name, specs)
         if gpu is None or base is None or gpu.name == base.name:
@@ -150,8 +153,11 @@ def _pair(row: _Row) -> frozenset[str]:
     return frozenset((row.gpu.name, row.baseline.name))
 
 
-def leave_one_out(specs: Sequence[GpuSpec], ratios: Iterable[ThroughputRatio]) -> list[SpeedupCheckRow]:
-    """Predict every published ratio with the roofline (fitted without its pair) and the baseline."""
+def leave_one_out(specs: Sequence[GpuSpec], ratios: Iterable[ThroughputRatio],
+                  case: str = "pair") -> list[SpeedupCheckRow]:
+    """Predict every published ratio with the roofline and the baseline; the task's intensity is
+    fitted without the held-out pair ('pair', the cell case), or without every row naming the
+    held-out GPU ('gpu'). Flagged rows are left out."""
     rows = _rows(specs, ratios)
     by_task: dict[tuple[str, str], list[_Row]] = {}
     for row in rows:
@@ -160,8 +166,8 @@ def leave_one_out(specs: Sequence[GpuSpec], ratios: Iterable[ThroughputRatio]) -
     for row in rows:
         r = row.ratio
         held_out = _pair(row)
-        training = [t for t in by_task[(r.task, r.precision)]
-                    if t.figures is not None and _pair(t) != held_out]
+        training = [t for t in by_task[(r.task, r.precision)] if t.figures is not None
+                    and (_pair(t) != held_out if case == "pair" else row.gpu.name not in _pair(t))]
         roofline = intensity = None
         if row.figures is not None and training:
             figures = np.array([t.figures for t in training])
@@ -194,3 +200,144 @@ def summarise(rows: Sequence[SpeedupCheckRow]) -> SpeedupAccuracySummary:
         pairs=len({frozenset((r.gpu, r.baseline_gpu)) for r in rows}),
         roofline=_method(both, "roofline", "roofline_error"),
         baseline=_method(both, "tflops-bandwidth-baseline", "baseline_error"))
+
+
+# --- every method, both leave-one-out cases, errors by family and precision, coverage -----------
+
+CELL, GPU = "cell held out", "GPU held out"
+
+
+@dataclass(frozen=True)
+class ErrorStats:
+    """|predicted / published - 1| over held-out ratios, and the coverage of a 95% band built from
+    the other GPUs' residuals of the same method, case, family and precision."""
+
+    rows: int
+    median: float
+    p90: float
+    worst: float
+    worst_case: str
+    coverage_95: float
+
+    @staticmethod
+    def of(found: Sequence[tuple[str, float, str, str, str, str]]) -> ErrorStats:
+        """found: (key, log residual, gpu, baseline, family, precision) per held-out ratio."""
+        if not found:
+            return ErrorStats(0, math.nan, math.nan, math.nan, "", math.nan)
+        errors = np.abs(np.expm1([f[1] for f in found]))
+        worst = int(np.argmax(errors))
+        residual_rows = [speedup_model.Residual(g, b, fam, p, r) for _, r, g, b, fam, p in found]
+        return ErrorStats(len(found), float(np.median(errors)), float(np.quantile(errors, 0.9)),
+                          float(errors[worst]), found[worst][0], speedup_model.coverage(residual_rows))
+
+
+@dataclass(frozen=True)
+class MethodCheck:
+    method: str                   # label as printed
+    case: str                     # CELL | GPU
+    overall: ErrorStats           # on the rows every method predicts (the common rows)
+    own_rows: ErrorStats          # on every row this method predicts
+    by_group: tuple[tuple[str, str, ErrorStats], ...]   # (family, precision, stats), common rows
+
+
+@dataclass(frozen=True)
+class SpeedupCheck:
+    rows: int                     # published ratios, not self-ratios, not derived
+    flagged: tuple[ThroughputRatio, ...]
+    common_rows: int
+    data_as_of: str
+    candidates: tuple[MethodCheck, ...]   # the fitted model's penalty candidates
+    methods: tuple[MethodCheck, ...]      # fitted (shipped), published, roofline, baseline
+
+
+def _key(task: str, precision: str, gpu: str, baseline: str, as_of: str) -> str:
+    return f"{task} {precision}: {gpu} vs {baseline} ({as_of})"
+
+
+def _published_loo(specs: Sequence[GpuSpec], usable: Sequence[ThroughputRatio],
+                   obs: Sequence[speedup_model.Observation]) -> dict[str, float]:
+    """Published ratio of the pair over its other tasks of the family (the cell's own task, in
+    every table, removed): what greenlove's published-ratio method says for an unpublished task."""
+    by_name = {s.name: s for s in specs}
+    out = {}
+    for o in obs:
+        g, b = by_name.get(o.gpu), by_name.get(o.baseline_gpu)
+        if o.is_self or g is None or b is None:
+            continue
+        rest = [r for r in usable if not ((r.task, r.precision) == (o.task, o.precision)
+                                          and o.gpu in (r.gpu, r.baseline_gpu))]
+        s = published_ratio(b, g, rest, o.family, o.precision)
+        if s is not None and s.detail.startswith("family"):
+            out[_key(o.task, o.precision, o.gpu, o.baseline_gpu, o.group[0])] = math.log(s.value)
+    return out
+
+
+def check_speedups(specs: Sequence[GpuSpec], ratios: Sequence[ThroughputRatio]) -> SpeedupCheck:
+    """Every speed-up method predicting every usable published ratio, in both cases."""
+    ratios = tuple(ratios)
+    flagged = tuple(r for r in ratios if r.flag)
+    usable = tuple(r for r in ratios if not r.flag)
+    obs = speedup_model.observations(usable)
+    info = {_key(o.task, o.precision, o.gpu, o.baseline_gpu, o.group[0]): o for o in obs if not o.is_self}
+    truth = {k: o.log_ratio for k, o in info.items()}
+    predictions: dict[tuple[str, str], dict[str, float]] = {}
+
+    def fitted(penalties: speedup_model.Penalties) -> dict[str, dict[str, float]]:
+        out = {}
+        for case, name in ((CELL, "cell"), (GPU, "gpu")):
+            held = speedup_model.leave_one_out(obs, specs, name, penalties)
+            out[case] = {_key(obs[h.index].task, obs[h.index].precision, obs[h.index].gpu,
+                              obs[h.index].baseline_gpu, obs[h.index].group[0]): h.predicted_log_ratio
+                         for h in held}
+        return out
+
+    candidate_predictions = {p.name: fitted(p) for p in speedup_model.CANDIDATE_PENALTIES}
+    shipped = speedup_model.DEFAULT_PENALTIES.name
+    for case in (CELL, GPU):
+        predictions[("fitted model", case)] = candidate_predictions[shipped][case]
+    predictions[("published ratio, pair's other tasks of the family", CELL)] = \
+        _published_loo(specs, usable, obs)
+    for case, mode in ((CELL, "pair"), (GPU, "gpu")):
+        roof, base = {}, {}
+        for r in leave_one_out(specs, usable, case=mode):
+            k = _key(r.task, r.precision, r.gpu, r.baseline_gpu, _as_of(r.source, usable))
+            if r.roofline_ratio is not None:
+                roof[k] = math.log(r.roofline_ratio)
+            if r.baseline_ratio is not None:
+                base[k] = math.log(r.baseline_ratio)
+        predictions[("roofline from specs, task intensity fitted", case)] = roof
+        predictions[("0.7/0.3 baseline (comparison only)", case)] = base
+    common = set(truth)
+    for name, case in predictions:
+        if not name.startswith("published"):
+            common &= set(predictions[(name, case)])
+
+    def stats(pred: dict[str, float], keys: Iterable[str]) -> ErrorStats:
+        found = []
+        for k in sorted(keys):
+            if k in pred:
+                o = info[k]
+                found.append((k, pred[k] - truth[k], o.gpu, o.baseline_gpu, o.family, o.precision))
+        return ErrorStats.of(found)
+
+    def method_check(name: str, case: str, pred: dict[str, float]) -> MethodCheck:
+        groups = []
+        for fam in speedup_model.FAMILIES:
+            for prec in speedup_model.PRECISIONS:
+                keys = [k for k in common if (info[k].family, info[k].precision) == (fam, prec)]
+                groups.append((fam, prec, stats(pred, keys)))
+        return MethodCheck(name, case, stats(pred, common), stats(pred, truth), tuple(groups))
+
+    methods = tuple(method_check(name, case, pred) for (name, case), pred in predictions.items())
+    candidates = tuple(method_check(name, case, pred[case])
+                       for name, pred in candidate_predictions.items() for case in (CELL, GPU))
+    return SpeedupCheck(rows=len(truth), flagged=flagged, common_rows=len(common),
+                        data_as_of=max(r.as_of for r in usable), candidates=candidates,
+                        methods=methods)
+
+
+def _as_of(source: str, ratios: Sequence[ThroughputRatio]) -> str:
+    for r in ratios:
+        if r.source == source:
+            return r.as_of
+    return ""
