@@ -85,10 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
                                "workloads' pass-1 runs, whose run is also the repeat that "
                                "measures the machine's floor")
     validate.add_argument("--workloads", nargs="+", default=None,
-                          help="names (default: all, the frameworks' lightning, hf and ddp "
-                               "included where installed)")
+                          help="names (default: all, the framework workloads lightning, hf, ddp "
+                               "and compiled included where installed)")
     validate.add_argument("--no-frameworks", action="store_true",
-                          help="leave out the framework workloads (lightning, hf, ddp)")
+                          help="leave out the framework workloads (lightning, hf, ddp, compiled)")
     validate.add_argument("--json", type=Path, default=None, help="also write rows as JSON")
     validate.add_argument("--markdown", type=Path, default=None, help="also write a Markdown table")
     validate.add_argument("--speedup", action="store_true",

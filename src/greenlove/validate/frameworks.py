@@ -1,8 +1,10 @@
-"""The framework workloads of ``greenlove validate``: a Lightning fit, a Hugging Face Trainer run
-and a 2-rank torchrun (DDP) job, each predicted the way its users would predict it (``dry_run``
-in the framework's own loop, ``estimate`` inside the DDP job) and then run in full.
+"""The framework workloads of ``greenlove validate``: a Lightning fit, a Hugging Face Trainer run,
+a 2-rank torchrun (DDP) job and a ``torch.compile``d model, each predicted the way its users
+would predict it (``dry_run`` in the framework's own loop, ``estimate`` elsewhere) and then run
+in full.
 
-Each check is a function ``check(seed, scale) -> FrameworkRow`` registered in
+Each check is a function ``check(seed, scale) -> FrameworkRow`` (or a tuple of rows: the
+compiled workload has one per run) registered in
 :data:`FRAMEWORK_CHECKS` under its workload's name; a check whose framework is not installed
 raises ``ImportError`` naming the extra.
 """
@@ -55,12 +57,13 @@ class FrameworkRow(PredictedVsActual):
                 "benchmark_share": self.benchmark_share, "half_width": self.half_width}
 
 
-FrameworkCheck = Callable[[int, str], FrameworkRow]
+FrameworkCheck = Callable[[int, str], "FrameworkRow | tuple[FrameworkRow, ...]"]
 
 FRAMEWORK_CHECKS: dict[str, FrameworkCheck] = {}
 """Workload name -> its check; filled by the modules that define the checks."""
 
-CHECK_MODULES = {"lightning": "lightning_check", "hf": "hf_check", "ddp": "ddp_check"}
+CHECK_MODULES = {"lightning": "lightning_check", "hf": "hf_check", "ddp": "ddp_check",
+                 "compiled": "compiled_check"}
 """Workload name -> the module of this package that registers its check."""
 
 
@@ -84,12 +87,13 @@ def run_framework_checks(names: Sequence[str], *, scale: str, seed: int = 0,
     for name in names:
         try:
             check = framework_check(name)
-            row = check(seed, scale)
+            made = check(seed, scale)
         except ImportError as error:
             if on_skip is not None:
                 on_skip(name, str(error))
             continue
-        rows.append(row)
-        if on_row is not None:
-            on_row(row)
+        for row in made if isinstance(made, tuple) else (made,):
+            rows.append(row)
+            if on_row is not None:
+                on_row(row)
     return rows
