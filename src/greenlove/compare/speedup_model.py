@@ -25,6 +25,7 @@ Rows flagged in the table (``ThroughputRatio.flag``) are neither fitted nor scor
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -360,7 +361,22 @@ class FittedSpeedups:
 
 def prepare(ratios: Iterable[ThroughputRatio], specs: Sequence[GpuSpec], confidence: float = 0.95,
             penalties: Penalties = DEFAULT_PENALTIES) -> FittedSpeedups | None:
-    """Fit and calibrate (about a second on the shipped table); None without usable rows."""
+    """Fit and calibrate (one to several seconds on the shipped table, so done once per
+    process for the same tables); None without usable rows."""
+    try:
+        return _prepare_once(tuple(ratios), tuple(specs), confidence, penalties)
+    except TypeError:     # an unhashable row (a user's own table of lists): not cached
+        return _prepare(tuple(ratios), tuple(specs), confidence, penalties)
+
+
+@functools.lru_cache(maxsize=4)
+def _prepare_once(ratios: tuple[ThroughputRatio, ...], specs: tuple[GpuSpec, ...],
+                  confidence: float, penalties: Penalties) -> FittedSpeedups | None:
+    return _prepare(ratios, specs, confidence, penalties)
+
+
+def _prepare(ratios: Sequence[ThroughputRatio], specs: Sequence[GpuSpec], confidence: float,
+             penalties: Penalties) -> FittedSpeedups | None:
     obs = observations(ratios)
     if not any(not o.is_self for o in obs):
         return None
