@@ -16,18 +16,23 @@ class FakeCompiler:
 
     def __init__(self) -> None:
         self.wall = 0.0
+        self.backend = 0.0
         self.counters = collections.defaultdict(collections.Counter)
         self.metrics = [types.SimpleNamespace(recompile_reason=None)]
 
     def calculate_time_spent(self):
-        return {"total_wall_time": self.wall}
+        return {"total_wall_time": self.wall, "inductor_compile": self.backend}
 
     def get_compilation_metrics(self):
         return list(self.metrics)
 
-    def compile(self, clock, seconds: float, reason: str | None = None) -> None:
+    def compile(self, clock, seconds: float, reason: str | None = None, *,
+                backend_share: float = 0.0, cache: bool = False) -> None:
         clock.advance(seconds)
         self.wall += seconds
+        self.backend += backend_share * seconds
+        if cache:
+            self.counters["inductor"]["fxgraph_cache_miss"] += 1
         self.counters["stats"]["unique_graphs"] += 1
         if reason:
             self.metrics.append(types.SimpleNamespace(recompile_reason=reason))
@@ -114,3 +119,31 @@ def test_the_summary_shows_both_predictions(clock, compiler):
     text = report.summary(width=160)
     assert "torch.compile in the benchmark (booked apart; 14.2 s)" in text
     assert "wall time in a fresh process (compiles again), 20 epochs" in text
+
+
+def test_a_fresh_process_finds_the_cache_the_benchmark_wrote(clock, compiler):
+    loader = make_loader(2000, 10)
+    epoch = PerBatchEpoch(clock, per_batch_s=0.01, after_loop_s=0.05)
+
+    def cached(loader):
+        if epoch.calls == 0:
+            compiler.compile(clock, 10.0, backend_share=0.8, cache=True)
+        epoch(loader)
+
+    report = estimate_on_fake_clock(clock, cached, loader, epochs=20, budget_s=2.0,
+                                    history=False, clouds=False)
+    p = report.prediction
+    assert p.fresh_process_s.point == pytest.approx(p.time_s.point + 2.0)     # 10 s less 8 s
+    assert p.fresh_process_s.high == pytest.approx(p.time_s.high + 10.0)      # a cold cache
+    assert p.fresh_process_basis.startswith("the compile cache as the benchmark left it: 1 "
+                                            "graphs written")
+    assert "cold" in _basis_of_cold(clock, compiler)
+
+
+def _basis_of_cold(clock, compiler) -> str:
+    epoch = CompiledEpoch(clock, compiler, 5.0, per_batch_s=0.01, after_loop_s=0.05)
+    report = estimate_on_fake_clock(clock, epoch, make_loader(2000, 10), epochs=20,
+                                    budget_s=2.0, history=False, clouds=False)
+    assert report.prediction.fresh_process_s.point == pytest.approx(
+        report.prediction.time_s.point + 5.0)
+    return report.prediction.fresh_process_basis

@@ -3,9 +3,11 @@ and after each timed epoch, so that compilation is booked as a one-off of its ow
 
 The figures come from ``torch._dynamo.utils``, where the running torch offers them: its
 ``counters`` (frames, unique graphs, graph breaks with their reasons), its cumulative compile
-time (``calculate_time_spent()["total_wall_time"]``, forward and backward) and its compilation
-metrics (each frame compiled, with a recompile's reason). They are private to torch and may
-change: a reader that finds none says so, and nothing else breaks. Nothing here imports torch's
+time (``calculate_time_spent()["total_wall_time"]``, forward and backward; of it
+``inductor_compile``, which a compile-cache hit skips), its cache counters (graphs written to the
+FX graph and AOT autograd caches) and its compilation metrics (each frame compiled, with a
+recompile's reason). They are private to torch and may change: a reader that finds none says
+so, and nothing else breaks. Nothing here imports torch's
 compiler: when the user's code has not loaded it, nothing was compiled.
 """
 
@@ -30,6 +32,8 @@ class CompileState:
     recompiles: int
     reasons: tuple[str, ...]         # recompile and graph-break reasons, oldest first
     source: str                      # where the figures come from, or why there are none
+    backend_s: float = 0.0           # of compile_s, the Inductor compile a cache hit skips
+    cache_writes: int = 0            # compiled graphs written to torch's compile caches
 
     @property
     def available(self) -> bool:
@@ -46,6 +50,8 @@ class CompileActivity:
     graph_breaks: int
     recompiles: int
     reasons: tuple[str, ...]
+    backend_s: float = 0.0
+    cache_writes: int = 0
 
     @property
     def any(self) -> bool:
@@ -53,6 +59,10 @@ class CompileActivity:
 
 
 NONE_SEEN = CompileActivity(0.0, 0, 0, 0, 0, ())
+
+CACHE_WRITES = (("inductor", "fxgraph_cache_miss"), ("aot_autograd", "autograd_cache_saved"))
+"""Counters that say a compiled graph was written to torch's on-disk caches (an FX graph cache
+miss is compiled, then saved), where a fresh process will find it."""
 
 Reader = Callable[[], CompileState]
 
@@ -79,6 +89,8 @@ def read_compile_state(utils: Any = None) -> CompileState:
         else:
             compile_s = float(spent.get("entire_frame_compile", 0.0)) + float(
                 spent.get("entire_backward_compile", 0.0))
+    backend_s = float(spent.get("inductor_compile", 0.0)) if isinstance(spent, Mapping) else 0.0
+    writes = sum(int(counters.get(group, {}).get(name, 0)) for group, name in CACHE_WRITES)
     breaks = dict(counters.get("graph_break", {}))
     recompile_reasons = [str(m.recompile_reason) for m in metrics
                          if getattr(m, "recompile_reason", None)]
@@ -92,7 +104,7 @@ def read_compile_state(utils: Any = None) -> CompileState:
         graph_breaks=int(sum(breaks.values())),
         recompiles=len(recompile_reasons),
         reasons=(*recompile_reasons, *(f"graph break: {k}" for k in breaks)),
-        source=source,
+        source=source, backend_s=backend_s, cache_writes=writes,
     )
 
 
@@ -108,6 +120,8 @@ def activity(before: CompileState, after: CompileState) -> CompileActivity:
         graph_breaks=max(after.graph_breaks - before.graph_breaks, 0),
         recompiles=max(after.recompiles - before.recompiles, 0),
         reasons=tuple(r for r in after.reasons if r not in seen),
+        backend_s=max(after.backend_s - before.backend_s, 0.0),
+        cache_writes=max(after.cache_writes - before.cache_writes, 0),
     )
 
 

@@ -82,7 +82,8 @@ class Prediction:
     compile_s: float = 0.0                # torch.compile's compiling in the benchmark, booked
     #                                       apart: time_s is the run in this process, compiled
     fresh_process_s: Interval | None = None   # the run in a fresh process: time_s plus the
-    #                                           compiling again, cold as measured (None: none)
+    #                                           compiling again (None: nothing was compiled)
+    fresh_process_basis: str = ""             # what fresh_process_s rests on (the cache state)
 
 
 @dataclass(frozen=True)

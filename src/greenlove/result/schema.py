@@ -167,6 +167,7 @@ def _prediction(pred: Prediction | None) -> dict[str, Any] | None:
         "co2_kg": pred.co2_kg.to_dict() if pred.co2_kg else None,
         "compile_s": pred.compile_s,
         "fresh_process_s": pred.fresh_process_s.to_dict() if pred.fresh_process_s else None,
+        "fresh_process_basis": pred.fresh_process_basis,
     }
 
 
@@ -387,6 +388,7 @@ def _read_prediction(pred: dict[str, Any], fit: dict[str, Any]) -> Prediction:
         compile_s=float(pred.get("compile_s", 0.0)),
         fresh_process_s=Interval.from_dict(pred["fresh_process_s"])
         if pred.get("fresh_process_s") else None,
+        fresh_process_basis=str(pred.get("fresh_process_basis", "")),
     )
 
 

@@ -96,6 +96,8 @@ class Benchmark:
         self._load = LoadWatch(settings.instruments.cpu_snapshot)
         self._records: list[EpochRecord] = []
         self._compile_reasons: list[str] = []
+        self._compile_backend_s = 0.0       # of the compiling, what a compile-cache hit skips
+        self._compile_cache_writes = 0      # graphs the compiling wrote to torch's caches
         self._state = "new"          # new -> running -> finished | interrupted
         self._wall_s = math.nan
         self._iteration: weakref.ref | None = None
@@ -188,6 +190,8 @@ class Benchmark:
                 self._records.append(job.shared_record(len(self._records), local))
                 self._compile_reasons += [r for r in compiled.reasons
                                           if r not in self._compile_reasons]
+                self._compile_backend_s += compiled.backend_s
+                self._compile_cache_writes += compiled.cache_writes
                 served[step.batches] = served.get(step.batches, 0) + 1
             completed = True
         except BaseException as error:
@@ -287,6 +291,8 @@ class Benchmark:
                 load=self._load.load(also_own_s=job_cpu_s),
                 compile_reasons=tuple(self._compile_reasons),
                 compile_source=read_compile_state().source,
+                compile_backend_s=self._compile_backend_s,
+                compile_cache_writes=self._compile_cache_writes,
             ), predict=self._predict, energy=self._energy, compare=self._compare))
         finally:
             self._job.close()
