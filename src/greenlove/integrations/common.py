@@ -11,6 +11,7 @@ after a dry run is said the same way, never raised into the trainer.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,9 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GreenloveWarning
+from ..history import check_history
+from ..measure import EnergyOptions
 from ..run import Limits, Run, track
 from ..run.dry_run import check_budget_s
 from ..run.limits import check_on_limit
+from ..run.options import check_site, check_switch
 from ..run.restore import UserState
 
 
@@ -58,6 +62,13 @@ class CallbackOptions:
             raise TypeError(f"progress must be True or False, got {progress!r}")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str or None, got {name!r}")
+        if out is not None and not isinstance(out, (str, os.PathLike)):
+            raise TypeError(f"out must be a folder path or None, got {out!r}")
+        # Checked now, so that a bad value fails where the callback is made, not at fit start
+        # (the tracker checks them again when it starts).
+        check_site(site)
+        check_switch(energy, EnergyOptions, "energy")
+        check_history(history)
         return cls(report=report, limits=limits, on_limit=check_on_limit(on_limit),
                    out=None if out is None else Path(out), history=history, progress=progress,
                    site=site, energy=energy, name=name, dry_run=dry_run,
