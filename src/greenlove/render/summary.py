@@ -67,6 +67,15 @@ def _prediction_table(report: ReportData) -> Table:
     return table
 
 
+def _speedup_cell(o) -> str:
+    """The offer's speed-up, its 95% interval where it has one, and its method's short label."""
+    band = o.get("speedup_interval") or {}
+    low, high = band.get("low"), band.get("high")
+    spread = f" ({low:.3g}-{high:.3g})" if low is not None and high is not None \
+        and high > low else ""
+    return f"{o['speedup']:.3g}x{spread} {_SHORT.get(o['speedup_method'], '')}".rstrip()
+
+
 CLOUD_ROWS = 12
 _SHORT = {"user-measured": "(yours)", "fitted-model": "(fitted)", "published-ratio": "(published)",
           "roofline": "(roofline)",
@@ -88,7 +97,7 @@ def _cloud_table(report: ReportData) -> Table | None:
     for o in shown:
         t, c, spot, co2 = o["time_s"], o["cost_usd"], o["cost_spot_usd"], o["co2_kg"]
         _row(table,
-            f"{o['provider']}: {o['gpu']}", f"{o['speedup']:.3g}x {_SHORT.get(o['speedup_method'], '')}",
+            f"{o['provider']}: {o['gpu']}", _speedup_cell(o),
             f"{duration(t['point'])} ({span(t, duration, '–')})",
             money(c["point"]) if c else "no price", money(spot["point"]) if spot else "—",
             mass(co2["point"]) if co2 else "—",
