@@ -27,6 +27,7 @@ from .tracked import (
     is_dry_run,
     progress_rows,
 )
+from .verdict import verdict
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
 """Okabe-Ito: distinguishable with the common colour-vision deficiencies."""
@@ -155,6 +156,7 @@ def render_html(report: ReportData) -> str:
         "preflight": preflight,
         "tracked": _tracked(report),
         "dry_run": dry_run_sentences(report) if dry_run else None,
+        "verdict": verdict(report) if report.actual is None or dry_run else None,
         "cards": _headline(report),
         "benchmark_share": share,
         "epoch_chart": epoch_chart(report) if preflight else None,

@@ -20,6 +20,7 @@ from .tracked import (
     is_dry_run,
     progress_rows,
 )
+from .verdict import verdict
 
 
 def _row(table: Table, *cells: str) -> None:
@@ -241,6 +242,9 @@ def _title(report: ReportData) -> str:
 
 def renderable(report: ReportData) -> Panel:
     parts: list = []
+    answer = verdict(report) if report.actual is None or is_dry_run(report) else None
+    if answer is not None:
+        parts += [Text(plain(answer.text), style="bold"), Text("")]
     dry = is_dry_run(report)
     if dry:
         parts += [Text(plain("\n".join(dry_run_sentences(report)))), Text("")]

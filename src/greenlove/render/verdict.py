@@ -1,0 +1,124 @@
+"""The answer first: one or two sentences, with figures, on where to run (here or which cloud
+offer), for the terminal summary and the page alike. Pure: it reads the report, never measures.
+
+The rule (README, "The verdict"):
+
+* an offer is faster than here when even the low end of its speed-up's 95% interval is above 1;
+  it is a tie when that interval holds 1;
+* among the faster offers with a published price, the cheapest is the candidate; offers whose
+  cost is within ``TIE_REL`` of it are its equals, and Crusoe's is named first among them;
+* "move" when the candidate saves time and costs no more than ``MAX_COST_RATIO`` times the run
+  here; else "stay here", with the reason;
+* a run shorter than ``SHORT_RUN_S`` here is "stay here" whatever the offers: an instance's
+  start-up and minimum billing would take longer than the run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..result import ReportData
+from .format import duration, mass, money
+
+SHORT_RUN_S = 600.0
+"""Below this (10 min here), an instance's start-up (minutes) and minimum billing outweigh the
+run: staying is the answer."""
+
+TIE_REL = 0.05
+"""Offers within this share of the cheapest candidate's cost are its equals."""
+
+MAX_COST_RATIO = 2.0
+"""A faster offer is worth moving to while it costs at most this many times the run here."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Where to run, and why, in words (``action``: "stay", "move" or "here only")."""
+
+    action: str
+    sentences: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.sentences)
+
+
+def _point(value: Mapping[str, Any] | None) -> float | None:
+    if not value:
+        return None
+    point = value.get("point")
+    return point if isinstance(point, (int, float)) and math.isfinite(point) else None
+
+
+def _faster(offer: Mapping[str, Any]) -> bool | None:
+    """True: faster than here (its speed-up's interval above 1); None: a tie; False: slower."""
+    band = offer.get("speedup_interval") or {}
+    low, high = band.get("low"), band.get("high")
+    speedup = offer.get("speedup") or 0.0
+    if low is None or high is None:
+        low = high = speedup
+    if low > 1:
+        return True
+    if high < 1:
+        return False
+    return None
+
+
+def _name(offer: Mapping[str, Any]) -> str:
+    gpus = offer.get("gpus") or 1
+    return f"{offer['provider']} {offer['gpu']}" + (f" x{gpus}" if gpus > 1 else "")
+
+
+def verdict(report: ReportData) -> Verdict | None:
+    """The verdict of a pre-flight report (None for a report without a prediction)."""
+    pred = report.prediction
+    if pred is None:
+        return None
+    here_s = pred.time_s.point
+    here_cost = pred.cost_usd.point if pred.cost_usd is not None else None
+    here_co2 = pred.co2_kg.point if pred.co2_kg is not None else None
+    here = (f"on this machine the run takes {duration(here_s)}"
+            + (f", costs {money(here_cost)}" if here_cost is not None else "")
+            + (f" and emits {mass(here_co2)} CO2e" if here_co2 is not None else ""))
+    offers = list(report.clouds)
+    if not offers:
+        return Verdict("here only", (f"Run it here: {here} (no cloud comparison in this "
+                                     "report).",))
+    faster = [o for o in offers if _faster(o)]
+    if here_s < SHORT_RUN_S:
+        best = max(offers, key=lambda o: o.get("speedup") or 0.0)
+        return Verdict("stay", (
+            f"Stay here: {here}. The fastest offer ({_name(best)}, "
+            f"{best.get('speedup', 0):.3g}x) would not pay: at {duration(here_s)} the run is "
+            "shorter than an instance's start-up and minimum billing.",))
+    priced = [o for o in faster if _point(o.get("cost_usd")) is not None]
+    if not priced:
+        said = "none is faster than this machine" if not faster else \
+            "the faster ones have no published price"
+        return Verdict("stay", (f"Stay here: {here}; of {len(offers)} cloud offers, {said}.",))
+    cheapest_cost = min(_point(o["cost_usd"]) for o in priced)
+    equals = [o for o in priced if _point(o["cost_usd"]) <= cheapest_cost * (1 + TIE_REL)]
+    equals.sort(key=lambda o: (not o["provider"].startswith("Crusoe"), _point(o["cost_usd"])))
+    pick = equals[0]
+    cost = _point(pick["cost_usd"])
+    co2 = _point(pick.get("co2_kg"))
+    band = pick.get("speedup_interval") or {}
+    spread = (f" ({band['low']:.3g}-{band['high']:.3g}x)"
+              if band.get("low") is not None and band.get("high") is not None
+              and band["high"] > band["low"] else "")
+    figures = (f"{pick['speedup']:.3g}x faster{spread}: {duration(_point(pick['time_s']))} "
+               f"instead of {duration(here_s)}, for {money(cost)}"
+               + (f" (here {money(here_cost)})" if here_cost is not None else "")
+               + (f", {mass(co2)} CO2e location-based" if co2 is not None else "")
+               + (f" ({mass(pick['co2_claimed_kg'])} as the provider claims, market-based)"
+                  if isinstance(pick.get("co2_claimed_kg"), (int, float)) else ""))
+    others = f"; {len(equals) - 1} other offer(s) cost about the same" if len(equals) > 1 else ""
+    if here_cost is not None and cost > MAX_COST_RATIO * here_cost:
+        return Verdict("stay", (
+            f"Stay here unless time matters: {here}. The cheapest faster offer, "
+            f"{_name(pick)}, is {figures}{others}.",))
+    return Verdict("move", (f"Move to {_name(pick)}: {figures}{others}.",
+                            f"For comparison, {here}."))
