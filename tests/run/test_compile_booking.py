@@ -119,6 +119,11 @@ def test_the_summary_shows_both_predictions(clock, compiler):
     text = report.summary(width=160)
     assert "torch.compile in the benchmark (booked apart; 14.2 s)" in text
     assert "wall time in a fresh process (compiles again), 20 epochs" in text
+    import html
+
+    from greenlove.render.html import render_html
+    page = html.unescape(render_html(report))
+    assert "in a fresh process (compiles again):" in page
 
 
 def test_a_fresh_process_finds_the_cache_the_benchmark_wrote(clock, compiler):

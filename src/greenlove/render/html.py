@@ -82,7 +82,10 @@ def _headline(report: ReportData) -> list[dict[str, str]]:
         return []
     cards = [{"label": "Time", "point": duration(pred.time_s.point),
               "interval": span(pred.time_s, duration),
-              "note": f"{report.plan.epochs} epochs"}]
+              "note": f"{report.plan.epochs} epochs" + (
+                  f"; in a fresh process (compiles again): {duration(pred.fresh_process_s.point)}"
+                  f" ({span(pred.fresh_process_s, duration)})"
+                  if pred.fresh_process_s is not None else "")}]
     if pred.energy is not None:
         e = pred.energy.energy_kwh
         cards.append({"label": "Energy", "point": energy(e.point),
