@@ -91,5 +91,6 @@ class Fallback:
     fix: str = ""
 
     def message(self) -> str:
-        text = f"{self.kind.upper()} energy: {self.wanted} unavailable ({self.reason}); using {self.instead}."
+        label = self.kind.upper() if " " not in self.kind else self.kind   # "CPU and RAM"
+        text = f"{label} energy: {self.wanted} unavailable ({self.reason}); using {self.instead}."
         return f"{text} {self.fix}" if self.fix else text

@@ -85,16 +85,25 @@ def discover_meters(
     except MeterError as error:
         rapl_reason = getattr(error, "reason", str(error))
         rapl_fix = getattr(error, "fix", "")
+    cpu = ram = None
     if KIND_CPU not in kinds:
         tdp = lookup_cpu_tdp(read_cpu_model(cpuinfo) if cpuinfo is not None else read_cpu_model())
         cpu = CpuTdpMeter(tdp, cpu_percent=cpu_percent)
         meters.append(cpu)
-        fallbacks.append(Fallback(KIND_CPU, "RAPL", rapl_reason, f"an estimate ({cpu.method})",
-                                  rapl_fix))
     if KIND_RAM not in kinds:
         ram = RamEstimateMeter()
         meters.append(ram)
-        fallbacks.append(Fallback(KIND_RAM, "RAPL DRAM", rapl_reason, f"an estimate ({ram.method})"))
+    if cpu is not None and ram is not None:
+        # One cause, one line: RAPL is missing or unreadable for both.
+        fallbacks.append(Fallback("CPU and RAM", "RAPL", rapl_reason,
+                                  f"estimates ({cpu.method} for the CPU, {ram.method} for the "
+                                  "RAM)", rapl_fix))
+    elif cpu is not None:
+        fallbacks.append(Fallback(KIND_CPU, "RAPL", rapl_reason, f"an estimate ({cpu.method})",
+                                  rapl_fix))
+    elif ram is not None:
+        fallbacks.append(Fallback(KIND_RAM, "RAPL DRAM", rapl_reason,
+                                  f"an estimate ({ram.method})"))
     return Discovery(meters=tuple(meters), fallbacks=tuple(f.message() for f in fallbacks))
 
 
