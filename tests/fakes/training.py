@@ -141,3 +141,14 @@ def estimate_on_fake_clock(clock, epoch, loader, **kwargs):
     kwargs.setdefault("clouds", fake_clouds())
     return greenlove.estimate(epoch, loader, progress=False, instruments=fake_instruments(clock),
                               **kwargs)
+
+
+def track_on_fake_clock(clock, report=None, **kwargs):
+    """greenlove.track on the fake clock: no progress line, no history, fake meters unless
+    given."""
+    import greenlove
+
+    kwargs.setdefault("progress", False)
+    kwargs.setdefault("history", False)
+    kwargs.setdefault("energy", fake_energy(clock))
+    return greenlove.track(report, instruments=fake_instruments(clock), **kwargs)

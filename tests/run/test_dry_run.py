@@ -18,14 +18,11 @@ from greenlove.run.dry_run import (
     unseen_extras,
 )
 from greenlove.run.track_result import DRY_RUN_JSON, RESULT_JSON
-from tests.fakes.training import fake_energy, fake_instruments, make_loader
+from tests.fakes.training import make_loader, track_on_fake_clock
 
 
 def start(clock, report=None, **kwargs) -> greenlove.Run:
-    kwargs.setdefault("progress", False)
-    kwargs.setdefault("history", False)
-    kwargs.setdefault("energy", fake_energy(clock))
-    return greenlove.track(report, instruments=fake_instruments(clock), **kwargs)
+    return track_on_fake_clock(clock, report, **kwargs)
 
 
 def train(run, clock, loader, epochs, *, step_s=0.01, validation_s=0.3, stop=True):

@@ -11,20 +11,16 @@ import pytest
 import greenlove
 from greenlove.errors import GreenloveWarning
 from tests.fakes.training import (
-    FakeClock,
     PerBatchEpoch,
     estimate_on_fake_clock,
-    fake_energy,
     fake_instruments,
     make_loader,
+    track_on_fake_clock,
 )
 
 
-def start(clock: FakeClock, report=None, **kwargs) -> greenlove.Run:
-    kwargs.setdefault("progress", False)
-    kwargs.setdefault("history", False)
-    kwargs.setdefault("energy", fake_energy(clock))
-    return greenlove.track(report, instruments=fake_instruments(clock), **kwargs)
+def start(clock, report=None, **kwargs) -> greenlove.Run:
+    return track_on_fake_clock(clock, report, **kwargs)
 
 
 def train(run, clock, loader, epochs, *, step_s=0.01, after_loop_s=0.2, stop_on_limit=False):

@@ -197,18 +197,9 @@ def build_result(plan: TrackPlan, end: RunEnd, metered: MeteredRun,
     if plan.dry_run is not None and end.dry_forecast is not None and steps:
         return _dry_run_report(plan, end, actual, metered, forecasts, (*warnings, *notes))
     if report is None:
-        return Report(
-            plan=RunPlan(epochs=plan.epochs, batches_per_epoch=steps, dataset_size=None,
-                         batch_size=None, loader_kind="tracked run", num_workers=0,
-                         persistent_workers=False, size_source="the tracked run"),
-            benchmark=None, prediction=None,
-            assumptions={"drift_rel": {"value": plan.drift_rel, "unit": "fraction (1 sd)",
-                                       "source": plan.drift_source},
-                         **metered.assumptions},
-            warnings=(*warnings, *notes), environment=describe_environment(),
-            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            greenlove_version=__version__, actual=actual, forecasts=forecasts,
-        )
+        return _own_report(plan, steps, metered, actual=actual, forecasts=forecasts,
+                           warnings=(*warnings, *notes), kind="tracked run",
+                           size_source="the tracked run")
     check = None
     comparable = end.completed and end.mismatch is None and plan.epochs == report.plan.epochs
     if comparable and report.prediction is not None and time_s > 0:
@@ -248,15 +239,26 @@ def _dry_run_report(plan: TrackPlan, end: RunEnd, actual: Actual, metered: Meter
     caveats = forecast.basis.split("; ")[1:]
     notes = [f"The dry run's prediction could not see everything: {'; '.join(caveats)}."] \
         if caveats else []
+    return _own_report(plan, steps, metered, actual=actual, forecasts=forecasts,
+                       warnings=(*notes, *warnings), kind="dry run",
+                       size_source="the framework's schedule", benchmark=benchmark,
+                       prediction=prediction)
+
+
+def _own_report(plan: TrackPlan, steps: int, metered: MeteredRun, *, actual: Actual,
+                forecasts: tuple[ForecastPoint, ...], warnings: tuple[str, ...], kind: str,
+                size_source: str, benchmark: Measurements | None = None,
+                prediction: Any = None) -> Report:
+    """A Report made by the tracker itself (a run without a pre-flight, or a dry run)."""
     return Report(
         plan=RunPlan(epochs=plan.epochs, batches_per_epoch=steps, dataset_size=None,
-                     batch_size=None, loader_kind="dry run", num_workers=0,
-                     persistent_workers=False, size_source="the framework's schedule"),
+                     batch_size=None, loader_kind=kind, num_workers=0,
+                     persistent_workers=False, size_source=size_source),
         benchmark=benchmark, prediction=prediction,
         assumptions={"drift_rel": {"value": plan.drift_rel, "unit": "fraction (1 sd)",
                                    "source": plan.drift_source},
                      **metered.assumptions},
-        warnings=(*notes, *warnings), environment=describe_environment(),
+        warnings=warnings, environment=describe_environment(),
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         greenlove_version=__version__, actual=actual, forecasts=forecasts,
     )
