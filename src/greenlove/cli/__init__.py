@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--price", type=_positive_float, default=None,
                       help="electricity price in USD/kWh (default: the zone's table value)")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
+    demo.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
+                      help="where the demo trains (default auto: the GPU when there is one, "
+                           "as your run would; cpu forces the CPU)")
+    demo.add_argument("--verify", action="store_true",
+                      help="then train the full run, tracked with the live forecast, and print "
+                           "predicted vs actual")
     demo.add_argument("--open", action="store_true", help="open report.html in a browser afterwards")
 
     report = commands.add_parser("report", help="render a saved JSON report as HTML")

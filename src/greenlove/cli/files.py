@@ -15,9 +15,10 @@ def demo_command(args: argparse.Namespace, console: Console) -> int:
     from ..demo import build_demo
     from ..run import estimate
 
-    run = build_demo(copies=args.copies, epochs=args.epochs)
+    run = build_demo(copies=args.copies, epochs=args.epochs, device=args.device)
+    device = next(run.model.parameters()).device
     console.print(f"greenlove demo: a CNN on {len(run.loader.dataset)} digit images, "
-                  f"{run.epochs} epochs; benchmarking on a sample ...")
+                  f"{run.epochs} epochs on {device.type}; benchmarking on a sample ...")
     from ..compare import Site
 
     site = Site(zone=args.zone, usd_per_kwh=args.price) \
@@ -31,8 +32,32 @@ def demo_command(args: argparse.Namespace, console: Console) -> int:
     path = report.save(args.out / "greenlove.json")
     html = report.save_html(args.out / "report.html")
     console.print(f"wrote {path} and {html}")
+    if args.verify:
+        _verify(run, report, args, console)
     _maybe_open(args, html)
     return 0
+
+
+def _verify(run, report, args: argparse.Namespace, console: Console) -> None:
+    """The demo proves itself: the full run, tracked against the prediction just made."""
+    from ..render import renderable
+    from ..run import track
+
+    console.print(f"greenlove demo --verify: training the full run ({run.epochs} epochs), "
+                  "tracked against the prediction ...")
+    with track(report, out=args.out, history=False, progress=not args.no_progress,
+               name="greenlove demo") as tracked:
+        for _ in range(run.epochs):
+            run.train_epoch(tracked.watch(run.loader))
+            tracked.epoch_end()
+    console.print(renderable(tracked.result))
+    check = tracked.result.check
+    if check is not None:
+        console.print(f"predicted {check.predicted_s.point:.1f} s "
+                      f"({check.predicted_s.low:.1f}-{check.predicted_s.high:.1f} s), actual "
+                      f"{check.actual_s:.1f} s: error {check.error_rel:+.1%}, "
+                      f"{'inside' if check.covered else 'OUTSIDE'} the interval; wrote "
+                      f"{args.out / 'greenlove-run.json'}", markup=False)
 
 
 def _maybe_open(args: argparse.Namespace, path: Path) -> None:
