@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from greenlove.measure.steps import StepLog
-from greenlove.model.forecast import ONE_EXTRA_SD_REL, Prior, forecast_run
+from greenlove.model.extras import ONE_EXTRA_SD_REL
+from greenlove.model.forecast import Prior, forecast_run
 
 
 def steps(log: StepLog, clock, n: int, step_s: float) -> None:

@@ -125,6 +125,9 @@ def activity(before: CompileState, after: CompileState) -> CompileActivity:
     )
 
 
+SETTLING_EXTRA = "torch.compile workers settling"
+"""The benchmark's extras entry: seconds waited (untimed) after a compile for its workers."""
+
 SETTLE_QUIET_CPU = 0.1
 """The compiler's worker processes count as settled once they use less than this share of one
 CPU between two looks."""

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from .._version import __version__
 from ..history import Calibration, calibration_for
 from ..measure import EpochRecord, training_device_kind
+from ..measure.compile_watch import SETTLING_EXTRA
 from ..measure.environment import describe_environment
 from ..measure.load import MachineLoad
 from ..model import Interval, TimePrediction, time_assumptions
@@ -49,22 +50,32 @@ class Outcome:
     compile_backend_s: float = 0.0          # of the compiling, what a compile-cache hit skips
     compile_cache_writes: int = 0           # graphs the compiling wrote to torch's caches
 
+    @property
+    def compile_s(self) -> float:
+        """torch.compile's compiling inside the timed epochs."""
+        return sum(r.compile_s for r in self.records)
+
+    @property
+    def settle_s(self) -> float:
+        """The untimed wait for the compiler's worker processes after compiling."""
+        return self.extras_s.get(SETTLING_EXTRA, 0.0)
+
 
 def _compile_sentences(outcome: Outcome) -> list[str]:
     """torch.compile during the benchmark: its compiling booked apart, recompiles said."""
     records = outcome.records
-    compile_s = sum(r.compile_s for r in records)
-    settle = outcome.extras_s.get("torch.compile workers settling", 0.0)
+    compile_s, settle = outcome.compile_s, outcome.settle_s
     recompiles = sum(r.recompiles for r in records)
     said = []
-    if compile_s > 0:
+    fresh = _fresh_compile(outcome)
+    if fresh is not None:
         epochs = sum(1 for r in records if r.compile_s > 0)
         said.append(
             f"torch.compile compiled for {duration(compile_s)} during the benchmark (in "
             f"{epochs} epoch{'s' if epochs != 1 else ''}; from {outcome.compile_source}). It is "
             "booked apart, not charged to the budget or to the epochs: the prediction is the run "
             "in this process, which has compiled already; a run in a fresh process compiles "
-            f"again (prediction.fresh_process_s): {_fresh_process(Interval(0, 0, 0, 0.95), outcome)[1]}."
+            f"again (prediction.fresh_process_s): {fresh[2]}."
             + (f" After compiling, the benchmark waited {duration(settle)} for the compiler's "
                "worker processes to go quiet before timing on." if settle > 0 else ""))
     if recompiles:
@@ -144,28 +155,34 @@ def _history_warnings(calibration: Calibration) -> tuple[str, ...]:
             "them; history=False turns this off).",)
 
 
-def _fresh_process(time_s: Interval, outcome: Outcome) -> tuple[Interval | None, str]:
-    """The run in a fresh process, which compiles again, and what that rests on. Where the
-    benchmark's compiling wrote graphs to torch's compile caches, a fresh process finds them:
-    the point adds the compiling less the Inductor part a cache hit skips; else (a cold cache,
-    or caches off) all of it. The high end adds all of it (the caches emptied or off); the low
-    end nothing more than this process's run (a cache hit can make compiling short)."""
-    compile_s = sum(r.compile_s for r in outcome.records)
+def _fresh_compile(outcome: Outcome) -> tuple[float, float, str] | None:
+    """What a fresh process pays to compile again: (likely s, at most s, what that rests on);
+    None when nothing was compiled. Where the benchmark's compiling wrote graphs to torch's
+    compile caches, a fresh process finds them and skips the Inductor part; else (a cold cache,
+    or caches off) it pays all of it, which is also the most it can pay."""
+    compile_s = outcome.compile_s
     if compile_s <= 0:
+        return None
+    full = compile_s + outcome.settle_s
+    if outcome.compile_cache_writes <= 0:
+        return full, full, (f"a cold compile cache (the benchmark wrote none to torch's caches): "
+                            f"the compiling again, {duration(full)}")
+    added = max(compile_s - outcome.compile_backend_s, 0.0)
+    return added, full, (
+        f"the compile cache as the benchmark left it: {outcome.compile_cache_writes} graphs "
+        f"written (torch's FX graph / AOT autograd cache counters), so a fresh process is taken "
+        f"to skip the Inductor compile ({duration(outcome.compile_backend_s)}) and pay the rest "
+        f"({duration(added)}); up to {duration(full)} with a cold cache")
+
+
+def _fresh_process(time_s: Interval, outcome: Outcome) -> tuple[Interval | None, str]:
+    """The run in a fresh process, which compiles again (see :func:`_fresh_compile`): its low
+    end is this process's run (a cache hit can make compiling short), its high end adds the
+    whole compile; and what that rests on."""
+    fresh = _fresh_compile(outcome)
+    if fresh is None:
         return None, ""
-    settle = outcome.extras_s.get("torch.compile workers settling", 0.0)
-    full = compile_s + settle
-    if outcome.compile_cache_writes > 0:
-        added = max(compile_s - outcome.compile_backend_s, 0.0)
-        basis = (f"the compile cache as the benchmark left it: {outcome.compile_cache_writes} "
-                 f"graphs written (torch's FX graph / AOT autograd cache counters), so a fresh "
-                 f"process is taken to skip the Inductor compile ({duration(outcome.compile_backend_s)}"
-                 f") and pay the rest ({duration(added)}); up to {duration(full)} with a cold "
-                 "cache")
-    else:
-        added = full
-        basis = (f"a cold compile cache (the benchmark wrote none to torch's caches): the "
-                 f"compiling again, {duration(full)}")
+    added, full, basis = fresh
     return Interval(time_s.point + added, time_s.low, time_s.high + full,
                     time_s.confidence), basis
 

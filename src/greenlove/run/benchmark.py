@@ -19,6 +19,7 @@ from ..errors import BenchmarkError, GreenloveWarning
 from ..measure import BatchRecorder, EpochRecord, elapsed_s
 from ..measure.compile_watch import (
     NONE_SEEN,
+    SETTLING_EXTRA,
     CompileActivity,
     activity,
     read_compile_state,
@@ -35,9 +36,6 @@ from .job import BenchmarkJob
 from .options import check_loader, check_options, check_train_epoch
 from .progress import NoProgress
 from .restore import UserState, restore_warnings
-
-SETTLING = "torch.compile workers settling"
-"""The extra (untimed) seconds waited after a compile for its worker processes to go quiet."""
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -152,9 +150,8 @@ class Benchmark:
                 self._extras_s.update(self._compare.extras_s)
             # torch.compile's compiling is a one-off of its own: not charged to the budget.
             while (step := job.next_step(
-                    lambda: schedule.next_step(self._records, clock() - start - sum(
-                        r.compile_s for r in self._records) - self._extras_s.get(
-                        SETTLING, 0.0)),
+                    lambda: schedule.next_step(self._records,
+                                               clock() - start - self._compiling_s()),
                     len(self._records))) is not None:
                 if step.batches not in loaders:
                     loaders[step.batches] = self._sampler.loader_for(step.batches, recorder)
@@ -179,7 +176,7 @@ class Benchmark:
                     # Its worker processes may still be starting: not on the next epoch's time.
                     settled = settle_workers(clock=clock, sleep=settings.instruments.sleep)
                     if settled > 0:
-                        self._extras_s[SETTLING] = self._extras_s.get(SETTLING, 0.0) + settled
+                        self._extras_s[SETTLING_EXTRA] = self._extras_s.get(SETTLING_EXTRA, 0.0) + settled
                 self._compare.finish_profile()
                 try:
                     local: EpochRecord | BenchmarkError = self._record(
@@ -213,6 +210,11 @@ class Benchmark:
                 self._wall_s = clock() - start
                 if restore_error is not None:
                     _restore_failed(restore_error, user_error)
+
+    def _compiling_s(self) -> float:
+        """torch.compile's share of the benchmark so far: compiling inside the timed epochs and
+        the untimed wait for its worker processes after."""
+        return sum(r.compile_s for r in self._records) + self._extras_s.get(SETTLING_EXTRA, 0.0)
 
     def _record(self, batches: int, items: int, recorder: BatchRecorder, t0: float,
                 t1: float, start: float, loader_epoch: int, profiled: bool,

@@ -466,7 +466,8 @@ class Run:
             return
         if _predicts(forecast):
             self._dry_latest = forecast
-        seen = {e.kind: e.count for e in self._log.snapshot().extras} if self._log else {}
+        extras = self._log.extras if self._log is not None else {}   # one reference: no copy
+        seen = {kind: stats.count for kind, stats in extras.items()}
         reason = dry_run_stop(forecast, budget, unseen_extras(self._expected, seen))
         if reason is not None:
             self._should_stop = True

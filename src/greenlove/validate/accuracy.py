@@ -22,6 +22,7 @@ from ..model import proportional_prediction
 from ..run import estimate
 from .calibration import (
     CalibrationSummary,
+    EnergyVsActual,
     Pass2,
     PredictedVsActual,
     ValidateFolders,
@@ -36,7 +37,7 @@ from .workloads import WORKLOADS, Workload, get_workload
 
 
 @dataclass(frozen=True)
-class AccuracyRow(PredictedVsActual):
+class AccuracyRow(PredictedVsActual, EnergyVsActual):
     """One workload's prediction against its measured full run (seconds)."""
 
     workload: str
@@ -68,18 +69,6 @@ class AccuracyRow(PredictedVsActual):
     live: tuple[LivePoint, ...] = ()      # the live forecast at 10/25/50% of every full run
     track_warnings: tuple[str, ...] = ()  # what tracking the full runs warned about
     pass2: Pass2 | None = None            # leave-one-out calibrated prediction vs 2nd full run
-
-    @property
-    def energy_error(self) -> float | None:
-        if self.predicted_kwh is None or not self.actual_kwh:
-            return None
-        return self.predicted_kwh / self.actual_kwh - 1
-
-    @property
-    def energy_covered(self) -> bool | None:
-        if self.predicted_kwh is None or self.actual_kwh is None:
-            return None
-        return self.low_kwh <= self.actual_kwh <= self.high_kwh
 
     @property
     def share(self) -> float:

@@ -130,6 +130,28 @@ class PredictedVsActual:
         return half_width(self.predicted_s, self.low_s, self.high_s)
 
 
+class EnergyVsActual:
+    """A prediction's energy (kWh: point and interval, None where not predicted) against the
+    meters read through the run it predicted."""
+
+    predicted_kwh: float | None
+    low_kwh: float | None
+    high_kwh: float | None
+    actual_kwh: float | None
+
+    @property
+    def energy_error(self) -> float | None:
+        if self.predicted_kwh is None or not self.actual_kwh:
+            return None
+        return self.predicted_kwh / self.actual_kwh - 1
+
+    @property
+    def energy_covered(self) -> bool | None:
+        if self.low_kwh is None or self.high_kwh is None or self.actual_kwh is None:
+            return None
+        return self.low_kwh <= self.actual_kwh <= self.high_kwh
+
+
 @dataclass(frozen=True)
 class Pass2(PredictedVsActual):
     """A workload's second prediction (leave-one-out drift) against its second full run (s)."""

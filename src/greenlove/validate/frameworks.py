@@ -15,11 +15,11 @@ import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
-from .calibration import PredictedVsActual
+from .calibration import EnergyVsActual, PredictedVsActual
 
 
 @dataclass(frozen=True)
-class FrameworkRow(PredictedVsActual):
+class FrameworkRow(PredictedVsActual, EnergyVsActual):
     """One framework workload: its prediction (s) against its full run (s)."""
 
     workload: str
@@ -39,18 +39,6 @@ class FrameworkRow(PredictedVsActual):
     def benchmark_share(self) -> float:
         """The prediction's own wall time as a share of the full run's."""
         return self.predict_wall_s / self.actual_s
-
-    @property
-    def energy_error(self) -> float | None:
-        if self.predicted_kwh is None or not self.actual_kwh:
-            return None
-        return self.predicted_kwh / self.actual_kwh - 1
-
-    @property
-    def energy_covered(self) -> bool | None:
-        if self.low_kwh is None or self.high_kwh is None or self.actual_kwh is None:
-            return None
-        return self.low_kwh <= self.actual_kwh <= self.high_kwh
 
     def to_dict(self) -> dict:
         return {**asdict(self), "error": self.error, "covered": self.covered,
