@@ -315,7 +315,7 @@ def test_the_progress_line_says_done_elapsed_end_and_spend_in_one_line(clock):
     end = time_module.strftime("%H:%M", time_module.localtime(now + 1320.0))
     assert line == ("greenlove 37% · 4 min 12 s elapsed · ends in 22 min 00 s (20 min 00 s – "
                     f"25 min 00 s) at {end} · 12 Wh so far, 34 Wh (30 Wh – 38 Wh) forecast · "
-                    "$0.0040 so far, $0.011 forecast")
+                    "0.4¢ so far, 1.1¢ forecast")
     assert "\n" not in line
     finished = run_line_text(dataclasses.replace(forecast, done=1.0), wall_now_s=now)
     assert "finished" in finished and "forecast" not in finished

@@ -17,7 +17,20 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from .._files import write_text_atomic
 from ..result import ReportData
 from .charts import bar_share, convergence_chart, epoch_chart, power_chart
-from .format import duration, energy, mass, money, number, percent, power, span
+from .format import (
+    duration,
+    energy,
+    epoch_model,
+    mass,
+    money,
+    number,
+    percent,
+    power,
+    ratio,
+    si,
+    span,
+    value,
+)
 from .offers import cloud_rows
 from .tracked import (
     check_sentences,
@@ -41,7 +54,8 @@ def _environment() -> Environment:
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(duration=duration, energy=energy, money=money, mass=mass, power=power,
-                       percent=percent, number=number)
+                       percent=percent, number=number, si=si, value=value, ratio=ratio)
+    env.globals.update(epoch_model=epoch_model)
     return env
 
 

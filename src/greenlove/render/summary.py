@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..result import ReportData
-from .format import duration, energy, mass, money, percent, plain, power, span
+from .format import duration, energy, epoch_model, mass, money, percent, plain, power, si, span
 from .offers import cloud_rows
 from .tracked import (
     check_sentences,
@@ -189,9 +189,8 @@ def _facts(report: ReportData) -> Text:
         + (" Beyond the timed epochs: " + ", ".join(f"{name} {duration(v)}" for name, v in
                                                      bench.extras_s.items()) + "."
            if bench.extras_s else ""),
-        f"Model ({fit.method}): epoch = {duration(fit.intercept_s)} + "
-        f"{fit.per_batch_s * 1e3:.3f} ms x batches (from {fit.steady_epochs} steady epochs; "
-        f"epoch-to-epoch noise {percent(fit.noise_rel)}).",
+        f"Model ({fit.method}): {epoch_model(fit.intercept_s, fit.per_batch_s)} (from "
+        f"{fit.steady_epochs} steady epochs; epoch-to-epoch noise {percent(fit.noise_rel)}).",
     ]
     lines += _energy_facts(report)
     world = world_line(report)
@@ -264,8 +263,8 @@ def renderable(report: ReportData) -> Panel:
         fit = report.prediction.fit
         parts.append(Text(plain(
             f"Model (dry run): epoch = {report.plan.batches_per_epoch - 1} x "
-            f"{fit.per_batch_s * 1e3:.3f} ms per step + {duration(fit.intercept_s)} per epoch "
-            "outside the steps, plus the extras at their own rate.")))
+            f"{si(fit.per_batch_s, 's')} per step + {duration(max(fit.intercept_s, 0.0))} per "
+            "epoch outside the steps, plus the extras at their own rate.")))
     elif report.prediction is not None and report.benchmark is not None:
         parts.append(_facts(report))
     else:
