@@ -70,8 +70,8 @@ def test_page_is_self_contained_and_small(report) -> None:
 
 def test_sections_and_numbers_come_from_the_report(report) -> None:
     html = render_html(report)
-    for section in ("warnings", "clouds", "evidence", "power", "equivalences", "assumptions",
-                    "method", "environment"):
+    for section in ("verdict", "clouds", "evidence", "power", "assumptions", "method",
+                    "environment", "notes"):
         assert f'id="{section}"' in html, section
     for label in ("Time", "Energy", "Electricity cost", "CO2e"):
         assert f">{label}<" in html

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from .._units import number, si
 from ..measure.local_device import LocalDevice
 from .assumptions import (
     ACHIEVABLE_BANDWIDTH_FRACTION,
@@ -232,19 +233,20 @@ def roofline_speedup(local: LocalDevice, target: GpuSpec, profile: WorkloadProfi
     target_s, target_bound = _step_time_s(flops, bytes_, target_tflops, target_gbs)
     if profile.ops_per_step and local.op_overhead_s:
         floor_s = profile.ops_per_step * local.op_overhead_s
-        labels.append(f"each step pays {profile.ops_per_step} ops x {local.op_overhead_s * 1e6:.2g} us "
-                      f"of host dispatch (measured here) = {floor_s * 1e3:.3g} ms on either device")
+        labels.append(f"each step pays {profile.ops_per_step} ops x {si(local.op_overhead_s, 's')} "
+                      f"of host dispatch (measured here) = {si(floor_s, 's')} on either device")
         local_s, target_s = local_s + floor_s, target_s + floor_s
         if floor_s > target_s / 2:
             target_bound = "overhead"
     if local_step_s is not None and local_step_s > 0 and local.spec is None:
         local_s, local_bound = local_step_s, "measured"
-        labels.append(f"local step {local_step_s * 1e3:.3g} ms as measured by the benchmark")
-    detail = (f"roofline at {precision}: {flops:.3g} FLOP and {bytes_:.3g} B per step "
-              f"({profile.arithmetic_intensity:.3g} FLOP/B); local {local_bound}-bound "
-              f"({local_tflops:.3g} TFLOP/s, {local_gbs:.3g} GB/s, {local_s * 1e3:.3g} ms), "
-              f"target {target_bound}-bound ({target_tflops:.3g} TFLOP/s, {target_gbs:.3g} GB/s, "
-              f"{target_s * 1e3:.3g} ms); GPU spec peaks x {ACHIEVABLE_COMPUTE_FRACTION} compute, "
+        labels.append(f"local step {si(local_step_s, 's')} as measured by the benchmark")
+    detail = (f"roofline at {precision}: {si(flops, 'FLOP')} and {si(bytes_, 'B')} per step "
+              f"({number(profile.arithmetic_intensity)} FLOP/B); local {local_bound}-bound "
+              f"({si(local_tflops * 1e12, 'FLOP/s')}, {si(local_gbs * 1e9, 'B/s')}, "
+              f"{si(local_s, 's')}), target {target_bound}-bound "
+              f"({si(target_tflops * 1e12, 'FLOP/s')}, {si(target_gbs * 1e9, 'B/s')}, "
+              f"{si(target_s, 's')}); GPU spec peaks x {ACHIEVABLE_COMPUTE_FRACTION} compute, "
               f"x {ACHIEVABLE_BANDWIDTH_FRACTION} bandwidth")
     if labels:
         detail += "; " + "; ".join(labels)

@@ -7,6 +7,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+# number and si are defined in the bottom layer, where every stage can use them, and are part
+# of this module's interface: one formatter for every number greenlove shows
+from .._units import _sig3, number, si  # noqa: F401
+
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 """C0 and C1 control characters (ESC among them) and bidirectional overrides; tab and newline
 are kept."""
@@ -17,30 +21,6 @@ def plain(text: Any) -> str:
     (a device name, a warning in a saved JSON) may not clear the screen, set the window title
     or reorder what is shown. Each control character becomes U+FFFD."""
     return _CONTROL.sub("\ufffd", str(text))
-
-
-_PREFIXES = {-3: "n", -2: "µ", -1: "m", 0: "", 1: "k", 2: "M", 3: "G", 4: "T", 5: "P"}
-
-
-def _sig3(value: float) -> str:
-    """Three significant figures, no exponent, no trailing zeros: 128, 6.8, 0.42, 5."""
-    text = f"{value:.3g}"
-    if "e" in text:                                  # .3g uses exponents from 1e6 on
-        text = f"{float(text):.0f}"
-    return text
-
-
-def si(value: float, unit: str) -> str:
-    """Three significant figures with an SI prefix: '128 MFLOP', '5 MB', '6.8 TB/s', '144 mW'."""
-    if not math.isfinite(value):
-        return "n/a"
-    if value == 0:
-        return f"0 {unit}"
-    if value < 0:
-        return "\u2212" + si(-value, unit)
-    rounded = float(f"{value:.3g}")                  # 999.7 k rounds to 1 M, not "1000 k"
-    step = min(max(math.floor(math.log10(rounded)) // 3, min(_PREFIXES)), max(_PREFIXES))
-    return f"{_sig3(rounded / 10 ** (3 * step))} {_PREFIXES[step]}{unit}"
 
 
 def duration(seconds: float) -> str:
@@ -144,18 +124,6 @@ def mass(kg: float) -> str:
     if abs(kg) < 1000:
         return f"{_sig3(kg)} kg"
     return f"{_sig3(kg / 1e3)} t"
-
-
-def number(value: float) -> str:
-    """Three significant digits without exponent notation: '0.0000018', '0.43', '12.3', '1,234'."""
-    if not math.isfinite(value):
-        return "n/a"
-    if value == 0:
-        return "0"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    decimals = max(0, 2 - math.floor(math.log10(abs(value))))
-    return f"{value:.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{value:.0f}"
 
 
 def value(item: Any) -> str:

@@ -16,7 +16,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .._files import write_text_atomic
 from ..result import ReportData
-from .charts import bar_share, convergence_chart, epoch_chart, power_chart
+from .charts import convergence_chart, epoch_chart, power_chart
+from .co2 import co2_story
 from .format import (
     duration,
     energy,
@@ -31,7 +32,10 @@ from .format import (
     span,
     value,
 )
-from .offers import cloud_rows
+from .groups import alike_sentence, group_offers
+from .notes import Notes
+from .notices import Notice, first, notices, under
+from .page_offers import cloud_section
 from .tracked import (
     check_sentences,
     comparisons,
@@ -45,8 +49,6 @@ from .verdict import verdict
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
 """Okabe-Ito: distinguishable with the common colour-vision deficiencies."""
 
-CLOUD_ROWS = 16
-RANKED = 5
 
 
 def _environment() -> Environment:
@@ -59,42 +61,16 @@ def _environment() -> Environment:
     return env
 
 
-def _offers(report: ReportData) -> dict[str, Any]:
-    offers = [dict(o) for o in report.clouds]
-    shown = [dict(o) for o in cloud_rows(report, CLOUD_ROWS)]
-    local = report.comparison.get("local", {})
-
-    def largest(key: str) -> float:
-        values = [(o.get(key) or {}).get("point") for o in shown] + [(local.get(key) or {}).get("point")]
-        values = [v for v in values if v is not None and math.isfinite(v)]
-        return max(values, default=0.0)
-
-    scale = {k: largest(k) for k in ("time_s", "cost_usd", "co2_kg")}
-    rows = []
-    for o in shown:
-        rows.append({
-            **o,
-            "bars": {k: bar_share((o.get(k) or {}).get("point"), scale[k]) for k in scale},
-            "time_text": span(o.get("time_s"), duration),
-            "cost_text": span(o.get("cost_usd"), money),
-            "co2_text": span(o.get("co2_kg"), mass),
-        })
-    local_bars = {k: bar_share((local.get(k) or {}).get("point"), scale[k]) for k in scale}
-
-    def top(kind: str) -> list[dict[str, Any]]:
-        ranking = report.comparison.get("rankings", {}).get(kind, [])
-        return [offers[i] for i in ranking[:RANKED] if i < len(offers)]
-
-    return {"rows": rows, "hidden": len(offers) - len(shown), "local": local,
-            "local_bars": local_bars, "fastest": top("fastest"), "cheapest": top("cheapest"),
-            "lowest_co2": top("lowest_co2"), "count": len(offers)}
+_FIGURE_OF_CARD = {"Time": "time", "Energy": "energy", "Electricity cost": "cost", "CO2e": "co2"}
 
 
-def _headline(report: ReportData) -> list[dict[str, str]]:
+def _headline(report: ReportData, found: tuple[Notice, ...], notes: Notes) -> list[dict[str, Any]]:
+    """The headline cards: point, interval, how it was made, and under each the fallbacks that
+    qualify it (folded) and, for CO2e, the equivalence that fits and the greenest's saving."""
     pred = report.prediction
     if pred is None:
         return []
-    cards = [{"label": "Time", "point": duration(pred.time_s.point),
+    cards: list[dict[str, Any]] = [{"label": "Time", "point": duration(pred.time_s.point),
               "interval": span(pred.time_s, duration),
               "note": f"{report.plan.epochs} epochs" + (
                   f"; in a fresh process (compiles again): {duration(pred.fresh_process_s.point)}"
@@ -109,15 +85,40 @@ def _headline(report: ReportData) -> list[dict[str, str]]:
         price = report.assumptions.get("site_electricity_price", {})
         cards.append({"label": "Electricity cost", "point": money(c.point),
                       "interval": span(c, money),
-                      "note": f"at {price.get('value', 0):.3g} USD/kWh ({price.get('method', '?')})"})
+                      "note": f"at {number(price.get('value', 0))} USD/kWh "
+                              f"({price.get('method', '?')})"})
     if pred.co2_kg is not None:
         c = pred.co2_kg
         zone = report.assumptions.get("site_zone", {})
         grid = report.assumptions.get("site_carbon_intensity", {})
+        story = co2_story(report)
+        extra = []
+        if story is not None and story.equivalent is not None:
+            extra.append({"text": story.equivalent.text,
+                          "ref": notes.cite(story.equivalent.source)})
+        if story is not None and story.saving:
+            extra.append({"text": story.saving, "ref": None})
         cards.append({"label": "CO2e", "point": mass(c.point),
                       "interval": span(c, mass),
-                      "note": f"{zone.get('value', '?')} grid, {grid.get('value', 0):.0f} g/kWh"})
+                      "note": f"location-based: {zone.get('value', '?')} grid, "
+                              f"{number(grid.get('value', 0))} g/kWh", "extra": extra})
+    for card in cards:
+        card["folded"] = under(found, _FIGURE_OF_CARD[card["label"]])
     return cards
+
+
+def _assumptions(report: ReportData, notes: Notes) -> list[dict[str, Any]]:
+    """The constants, each value read as a number and its source a numbered note."""
+    return [{"name": name, "value": value(a.get("value")), "unit": a.get("unit") or "",
+             "method": a.get("method") or "", "ref": notes.cite(a.get("source") or "no source")}
+            for name, a in sorted(report.assumptions.items())]
+
+
+INDEX = (("verdict", "The answer"), ("actual", "Predicted vs actual"), ("headline", "Figures"),
+         ("warnings", "Warnings"), ("clouds", "Here or cloud"), ("evidence", "Evidence"),
+         ("power", "Power"), ("preflight", "Benchmark"), ("assumptions", "Assumptions"),
+         ("method", "Method"), ("environment", "Environment"), ("notes", "Sources"))
+"""The section index's entries (anchor, label); only those on the page are listed."""
 
 
 def _tracked(report: ReportData) -> dict[str, Any] | None:
@@ -151,6 +152,15 @@ def _titles(report: ReportData) -> tuple[str, str]:
     return title, "What this training run cost"
 
 
+def _index(context: dict[str, Any]) -> list[tuple[str, str]]:
+    """The section index: the sections this page has."""
+    present = {"verdict": context["verdict"] is not None, "actual": context["tracked"] is not None,
+               "headline": bool(context["cards"]), "warnings": bool(context["first_warnings"]),
+               "evidence": context["preflight"], "power": context["preflight"],
+               "preflight": not context["preflight"], "notes": bool(context["notes"])}
+    return [(anchor, label) for anchor, label in INDEX if present.get(anchor, True)]
+
+
 def render_html(report: ReportData) -> str:
     """The dashboard as one HTML string."""
     bench, pred = report.benchmark, report.prediction
@@ -165,6 +175,13 @@ def render_html(report: ReportData) -> str:
     dry_run = is_dry_run(report)
     preflight = bench is not None and pred is not None and not dry_run
     page_title, heading = _titles(report)
+    answer = verdict(report) if report.actual is None or dry_run else None
+    found = notices(report, answer.action if answer is not None else None)
+    notes = Notes()
+    cards = _headline(report, found, notes)
+    clouds = cloud_section(report, notes)
+    groups = group_offers(report.clouds)
+    first_warnings = first(found)
     context = {
         "r": report,
         "created": created,
@@ -173,19 +190,24 @@ def render_html(report: ReportData) -> str:
         "preflight": preflight,
         "tracked": _tracked(report),
         "dry_run": dry_run_sentences(report) if dry_run else None,
-        "verdict": verdict(report) if report.actual is None or dry_run else None,
-        "cards": _headline(report),
+        "verdict": answer,
+        "cards": cards,
+        "first_warnings": first_warnings,
+        "folded_count": len(found) - len(first_warnings),
+        "folded": {"clouds": under(found, "clouds")},
+        "alike": alike_sentence(groups, money),
         "benchmark_share": share,
         "epoch_chart": epoch_chart(report) if preflight else None,
         "power_chart": power_chart(report) if preflight else None,
         "palette": PALETTE,
         "sizes": sorted(sizes.items()),
-        "clouds": _offers(report),
-        "equivalences": report.comparison.get("equivalences", []),
+        "clouds": clouds,
         "workload": report.comparison.get("workload"),
-        "assumptions": sorted(report.assumptions.items()),
+        "assumptions": _assumptions(report, notes),
         "environment": sorted(report.environment.items()),
     }
+    context["notes"] = notes.items
+    context["index"] = _index(context)
     return _environment().get_template("report.html.j2").render(**context)
 
 
