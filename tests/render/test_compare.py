@@ -14,7 +14,7 @@ import pytest
 
 import greenlove
 from greenlove.render import compare_reports, render_compare_html
-from greenlove.render.format import duration, energy, mass, money, percent, span
+from greenlove.render.format import duration, energy, mass, money, number, percent, span
 from greenlove.render.verdict import verdict
 from greenlove.result import Actual, Check
 from tests.fakes.training import (
@@ -248,3 +248,13 @@ def test_phone_width_the_table_scrolls_inside_the_page(slow, fast, tracked, old,
     assert viewport == 390
     assert document <= viewport
     assert table > container                                   # four columns: it scrolls
+
+
+def test_a_run_over_twice_as_long_is_said_in_times(slow) -> None:
+    slower = _estimate(0.04)
+    ratio = slower.prediction.time_s.point / slow.prediction.time_s.point
+    assert ratio > 2
+    comparison = compare_reports([slow, slower], ["a.json", "c.json"])
+    assert comparison.answer[0].startswith(f"c.json takes {number(ratio)} times as long as "
+                                           "a.json: ")
+    assert _cell(comparison, "time", 1).change == f"+{percent(ratio - 1, 0)} vs a.json"

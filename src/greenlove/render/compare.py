@@ -17,7 +17,7 @@ from pathlib import Path
 from .._files import write_text_atomic
 from ..model import Interval
 from ..result import ReportData
-from .format import duration, energy, mass, money, percent, span
+from .format import duration, energy, mass, money, number, percent, span
 from .html import _environment
 from .tracked import comparisons, is_dry_run, outcome
 from .verdict import MAX_COST_RATIO, verdict
@@ -245,8 +245,9 @@ def _sections(figures: Sequence[_Figures], labels: Sequence[str]) -> tuple[Secti
 
 
 def _answer(figures: Sequence[_Figures], labels: Sequence[str]) -> tuple[str, ...]:
-    """One sentence per report after the first: faster or slower than the first, by how much,
-    with its cost and CO2e, each figure measured where the run was tracked, else predicted."""
+    """One sentence per report after the first: faster or slower than the first, by how much
+    (a share of the first's time; "takes 2.5 times as long" from twice), with its cost and
+    CO2e, each figure measured where the run was tracked, else predicted."""
 
     def basis(fig: _Figures, key: str) -> float | None:
         return fig.points[("actual_" if fig.basis == "measured" else "pred_") + key]
@@ -259,12 +260,13 @@ def _answer(figures: Sequence[_Figures], labels: Sequence[str]) -> tuple[str, ..
             sentences.append(f"{label} has no whole-run time to compare with {base_label}'s.")
             continue
         ratio = t / t0
-        speed = ("as fast as" if ratio == 1 else
-                 f"{percent(1 - ratio, 0)} faster than" if ratio < 1 else
-                 f"{percent(ratio - 1, 0)} slower than")
+        speed = ("is as fast as" if ratio == 1 else
+                 f"is {percent(1 - ratio, 0)} faster than" if ratio < 1 else
+                 f"is {percent(ratio - 1, 0)} slower than" if ratio < 2 else
+                 f"takes {number(ratio)} times as long as")
         kinds = f"both {fig.basis}" if fig.basis == base.basis else \
             f"{fig.basis} against {base.basis}"
-        text = f"{label} is {speed} {base_label}: {duration(t)} instead of {duration(t0)}"
+        text = f"{label} {speed} {base_label}: {duration(t)} instead of {duration(t0)}"
         pairs = []
         for key, fmt, unit in (("cost", money, ""), ("co2", mass, " CO2e")):
             value, value0 = basis(fig, key), basis(base, key)
