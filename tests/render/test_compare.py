@@ -101,10 +101,10 @@ def test_page_has_every_reports_figures(slow, fast, tracked, old) -> None:
     html = render_compare_html([slow, fast, tracked, old], ["a.json", "b.json", "t.json", "o.json"])
     for report in (slow, fast, tracked, old):
         for figure in _predicted_figures(report):
-            assert figure in html, figure
+            assert escape(figure, quote=False) in html, figure
     assert len(_predicted_figures(slow)) == 8 and len(_predicted_figures(old)) == 2
     for figure in (duration(tracked.actual.time_s), energy(3.1e-4), money(1.3e-4), mass(1.2e-4)):
-        assert figure in html, figure
+        assert escape(figure, quote=False) in html, figure
     assert "predicted 4.9% long, inside the interval" in html
     for label in ("a.json", "b.json", "t.json", "o.json"):
         assert f'<th scope="col">{label}</th>' in html
@@ -258,3 +258,13 @@ def test_a_run_over_twice_as_long_is_said_in_times(slow) -> None:
     assert comparison.answer[0].startswith(f"c.json takes {number(ratio)} times as long as "
                                            "a.json: ")
     assert _cell(comparison, "time", 1).change == f"+{percent(ratio - 1, 0)} vs a.json"
+
+
+def test_figures_that_read_alike_are_said_once(slow) -> None:
+    comparison = compare_reports([slow, slow], ["a.json", "b.json"])
+    pred = slow.prediction
+    assert comparison.answer == (
+        f"b.json is as fast as a.json: {duration(pred.time_s.point)} in both, for "
+        f"{money(pred.cost_usd.point)} in both and {mass(pred.co2_kg.point)} CO2e in both "
+        "(both predicted).",)
+    assert _cell(comparison, "time", 1).change == "0% vs a.json"

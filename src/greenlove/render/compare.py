@@ -202,7 +202,8 @@ def _change(point: float | None, base: float | None, base_label: str) -> str:
         return f"n/a vs {base_label}"
     change = point / base - 1
     sign = "+" if change > 0 else ""
-    return f"{sign}{percent(change, 0 if abs(change) >= 0.095 else 1)} vs {base_label}"
+    digits = 0 if change == 0 or abs(change) >= 0.095 else 1
+    return f"{sign}{percent(change, digits)} vs {base_label}"
 
 
 _ROWS: tuple[tuple[str, tuple[tuple[str, str, bool], ...]], ...] = (
@@ -244,6 +245,11 @@ def _sections(figures: Sequence[_Figures], labels: Sequence[str]) -> tuple[Secti
     return tuple(sections)
 
 
+def _pair(text: str, base_text: str, unit: str) -> str:
+    """'9.1 s instead of 24.5 s'; '< 0.01¢ in both' where the two read alike."""
+    return f"{text}{unit} in both" if text == base_text else f"{text} instead of {base_text}{unit}"
+
+
 def _answer(figures: Sequence[_Figures], labels: Sequence[str]) -> tuple[str, ...]:
     """One sentence per report after the first: faster or slower than the first, by how much
     (a share of the first's time; "takes 2.5 times as long" from twice), with its cost and
@@ -266,12 +272,12 @@ def _answer(figures: Sequence[_Figures], labels: Sequence[str]) -> tuple[str, ..
                  f"takes {number(ratio)} times as long as")
         kinds = f"both {fig.basis}" if fig.basis == base.basis else \
             f"{fig.basis} against {base.basis}"
-        text = f"{label} {speed} {base_label}: {duration(t)} instead of {duration(t0)}"
+        text = f"{label} {speed} {base_label}: {_pair(duration(t), duration(t0), '')}"
         pairs = []
         for key, fmt, unit in (("cost", money, ""), ("co2", mass, " CO2e")):
             value, value0 = basis(fig, key), basis(base, key)
             if value is not None and value0 is not None:
-                pairs.append(f"{fmt(value)} instead of {fmt(value0)}{unit}")
+                pairs.append(_pair(fmt(value), fmt(value0), unit))
         if pairs:
             text += ", for " + " and ".join(pairs)
         sentences.append(f"{text} ({kinds}).")
