@@ -4,6 +4,7 @@ main here; the commands in files.py, tables.py and bench.py).
     greenlove demo [--out DIR]           predict a built-in CNN training, write DIR/greenlove.json
     greenlove show FILE                  print a saved report
     greenlove report FILE -o OUT.html    render a saved report as a self-contained HTML page
+    greenlove report A B [...] -o OUT    compare saved reports side by side (time, energy, cost)
     greenlove validate [--quick]         the accuracy benchmark on the built-in workloads
     greenlove overhead [--track]         what the power sampler (or tracking) costs a step
     greenlove gpus                       the GPU spec table, with sources
@@ -72,10 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
                            "predicted vs actual")
     demo.add_argument("--open", action="store_true", help="open report.html in a browser afterwards")
 
-    report = commands.add_parser("report", help="render a saved JSON report as HTML")
-    report.add_argument("file", type=Path, help="a greenlove JSON report")
+    report = commands.add_parser("report", help="render a saved JSON report as HTML, or "
+                                 "compare two or more side by side")
+    report.add_argument("files", type=Path, nargs="+", metavar="FILE",
+                        help="a greenlove JSON report; two or more: compared side by side, "
+                             "each against the first")
     report.add_argument("-o", "--output", type=Path, default=None,
-                        help="HTML file to write (default: next to FILE, .html)")
+                        help="HTML file to write (default: next to FILE, .html; for two or more "
+                             "files: compare.html in the current folder)")
     report.add_argument("--open", action="store_true", help="open it in a browser afterwards")
 
     show = commands.add_parser("show", help="print a saved report")

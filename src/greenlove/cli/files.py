@@ -70,15 +70,83 @@ def _maybe_open(args: argparse.Namespace, path: Path) -> None:
 def report_command(args: argparse.Namespace, console: Console) -> int:
     from ..report import load as load_report
 
-    output = args.output or args.file.with_suffix(".html")
-    if output.resolve() == args.file.resolve():
-        raise GreenloveError(f"the page would overwrite its input {args.file}; name another "
+    if len(args.files) > 1:
+        return _compare_command(args, console)
+    source = args.files[0]
+    output = args.output or source.with_suffix(".html")
+    if output.resolve() == source.resolve():
+        raise GreenloveError(f"the page would overwrite its input {source}; name another "
                              "output with -o")
-    report = load_report(args.file)
-    path = _rendered(args.file, lambda: report.save_html(output))
+    report = load_report(source)
+    path = _rendered(source, lambda: report.save_html(output))
     console.print(f"wrote {path}", markup=False)
     _maybe_open(args, path)
     return 0
+
+
+def _labels(paths: list[Path]) -> list[str]:
+    """The file names where they tell the files apart, else the paths as given (two runs'
+    out/greenlove.json); the same file given twice is numbered."""
+    names = [p.name for p in paths]
+    labels = names if len(set(names)) == len(names) else [str(p) for p in paths]
+    seen: dict[str, int] = {}
+    numbered = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        numbered.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return numbered
+
+
+def _compare_command(args: argparse.Namespace, console: Console) -> int:
+    """Two or more saved reports side by side: the page, and the answer and table here."""
+    from rich.text import Text
+
+    from ..render.compare import check_report, compare_reports, save_compare_html
+    from ..render.format import plain
+    from ..report import load as load_report
+
+    output = args.output or Path("compare.html")
+    for source in args.files:
+        if output.resolve() == source.resolve():
+            raise GreenloveError(f"the page would overwrite its input {source}; name another "
+                                 "output with -o")
+    reports = [load_report(source) for source in args.files]
+    for source, report in zip(args.files, reports):
+        _rendered(source, lambda r=report: check_report(r))
+    labels = _labels(list(args.files))
+    comparison = compare_reports(reports, labels)
+    for line in comparison.answer:
+        console.print(Text(plain(line), style="bold"))
+    console.print(_comparison_table(comparison))
+    for line in comparison.notes:
+        console.print(Text(plain(line), style="yellow"))
+    path = save_compare_html(reports, labels, output)
+    console.print(f"wrote {path}", markup=False)
+    _maybe_open(args, path)
+    return 0
+
+
+def _comparison_table(comparison: Any) -> Any:
+    """The comparison's cells as a rich table, one column per report; plain text only (a file
+    name or a device name is never read as markup or control characters)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..render.format import plain
+
+    table = Table(show_edge=False, show_lines=False, title_justify="left")
+    table.add_column("")
+    for label in comparison.labels:
+        table.add_column(Text(plain(label)), overflow="fold")
+    for i, section in enumerate(comparison.sections):
+        if i:
+            table.add_section()
+        table.add_row(Text(plain(section.title), style="bold"))
+        for row in section.rows:
+            table.add_row(Text(plain(row.label)), *(
+                Text(plain("\n".join(part for part in (cell.text, cell.detail, cell.change)
+                                      if part))) for cell in row.cells))
+    return table
 
 
 def show_command(args: argparse.Namespace, console: Console) -> int:

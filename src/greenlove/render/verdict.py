@@ -40,6 +40,7 @@ class Verdict:
 
     action: str
     sentences: tuple[str, ...]
+    offer: str = ""     # the offer the answer weighs ("Crusoe Cloud H100 x8"); "" where none
 
     @property
     def text(self) -> str:
@@ -119,6 +120,6 @@ def verdict(report: ReportData) -> Verdict | None:
     if here_cost is not None and cost > MAX_COST_RATIO * here_cost:
         return Verdict("stay", (
             f"Stay here unless time matters: {here}. The cheapest faster offer, "
-            f"{_name(pick)}, is {figures}{others}.",))
+            f"{_name(pick)}, is {figures}{others}.",), _name(pick))
     return Verdict("move", (f"Move to {_name(pick)}: {figures}{others}.",
-                            f"For comparison, {here}."))
+                            f"For comparison, {here}."), _name(pick))
