@@ -16,7 +16,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .._files import write_text_atomic
 from ..result import ReportData
-from .charts import bar_share, convergence_chart, epoch_chart, power_chart
+from .charts import bar_share, convergence_chart, power_chart
+from .evidence import epoch_chart, epoch_split
 from .format import duration, energy, mass, money, number, percent, power, span
 from .offers import cloud_rows
 from .tracked import (
@@ -163,6 +164,7 @@ def render_html(report: ReportData) -> str:
         "cards": _headline(report),
         "benchmark_share": share,
         "epoch_chart": epoch_chart(report) if preflight else None,
+        "epoch_split": epoch_split(report) if preflight else None,
         "power_chart": power_chart(report) if preflight else None,
         "palette": PALETTE,
         "sizes": sorted(sizes.items()),
