@@ -241,7 +241,8 @@ def _description(report: ReportData, clipped: bool, kept: tuple[float, float] | 
             f"({epoch.confidence:.0%} interval {span(epoch, duration)}).")
     if fit.intercept_s <= 0:
         text += (f" The fitted fixed cost per epoch is {duration(fit.intercept_s)}, not above zero:"
-                 " about zero, too small to measure against the noise.")
+                 " no fixed cost could be measured (a cost below zero is not real; it comes from"
+                 " the noise, or from epoch times that do not grow in a straight line).")
     if kept is None:
         text += " The fitted line is nowhere above the bottom of the chart, so it is not drawn."
     elif clipped:
@@ -284,9 +285,13 @@ def epoch_split(report: ReportData) -> EpochSplit | None:
     if pred.compile_s > 0:
         once.append(f"torch.compile's compiling, booked apart: {duration(pred.compile_s)}")
     total = a + per_batch
-    note = ""
+    notes = []
+    if a < 0 and -a > 0.01 * total:
+        notes.append(f"The per-batch part alone is more than the whole epoch: the fitted fixed "
+                     f"cost, {duration(a)}, is below zero and takes {duration(-a)} back.")
     if abs(total - pred.epoch_s.point) > 0.01 * max(pred.epoch_s.point, 1e-12):
-        note = (f"The predicted epoch, {duration(pred.epoch_s.point)}, is this split corrected "
-                "(see the warnings).")
+        notes.append(f"The predicted epoch, {duration(pred.epoch_s.point)}, is this split "
+                     "corrected (see the warnings).")
+    note = " ".join(notes)
     title = f"One full epoch ({_count(n)} batches): {duration(total)}"
     return EpochSplit(n, total, title, segments, tuple(once), note)
