@@ -2,7 +2,10 @@
 
 Nothing here writes markup: the template draws the SVG from these numbers, with autoescaping, so
 no user string is ever pasted into markup by hand. Coordinates are in a fixed viewBox; the SVG
-scales to its container.
+scales to its container. The viewBox is narrow (WIDTH) and the text in it FONT units, so that the
+text stays readable (9 CSS px and more) when a phone shows the figure 330 px wide; the page caps
+the figure's width on a wide screen. Every point and series has a details box (Tip) that the
+page's CSS shows on hover and on keyboard focus, without script.
 """
 
 from __future__ import annotations
@@ -13,10 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..result import ReportData
-from .format import duration, percent, span
+from .format import duration, percent, power, span
 
-WIDTH, HEIGHT = 640.0, 300.0
-LEFT, RIGHT, TOP, BOTTOM = 64.0, 16.0, 16.0, 44.0
+WIDTH, HEIGHT = 440.0, 300.0
+LEFT, RIGHT, TOP, BOTTOM = 58.0, 14.0, 14.0, 42.0
+FONT = 12.0
+"""Text size in viewBox units (charts.css.j2 sets it): 12 x 330 / 440 = 9 CSS px on a phone."""
+CHAR_W = 0.6 * FONT
+"""A generous average glyph width, for sizing details boxes and margins to their text."""
+LINE_H = 15.0
+TIP_PAD = 6.0
 
 
 @dataclass(frozen=True)
@@ -40,11 +49,49 @@ class Axes:
 
 
 @dataclass(frozen=True)
+class Tip:
+    """A details box (viewBox units): its top-left corner, its size and its lines of text."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    lines: tuple[str, ...]
+
+    @property
+    def text_x(self) -> float:
+        return round(self.x + TIP_PAD, 1)
+
+    @property
+    def text_y(self) -> float:
+        """The first line's baseline."""
+        return round(self.y + TIP_PAD + FONT * 0.85, 1)
+
+    @property
+    def line_height(self) -> float:
+        return LINE_H
+
+
+def tip_near(x: float, y: float, lines: Sequence[str], width: float = WIDTH,
+             height: float = HEIGHT) -> Tip:
+    """A details box beside (x, y): above and to the right where it fits, else flipped, and
+    always inside the viewBox."""
+    w = max((len(line) for line in lines), default=0) * CHAR_W + 2 * TIP_PAD
+    h = len(lines) * LINE_H + 2 * TIP_PAD - (LINE_H - FONT)
+    left = x + 10 if x + 10 + w <= width - 2 else x - 10 - w
+    top = y - 10 - h if y - 10 - h >= 2 else y + 10
+    left = min(max(left, 2.0), max(width - 2 - w, 2.0))
+    top = min(max(top, 2.0), max(height - 2 - h, 2.0))
+    return Tip(round(left, 1), round(top, 1), round(w, 1), round(h, 1), tuple(lines))
+
+
+@dataclass(frozen=True)
 class Point:
     x: float
     y: float
     label: str          # text alternative / tooltip
     role: str = ""
+    tip: Tip | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +100,8 @@ class Series:
     points: str         # "x,y x,y ..." for a polyline
     colour: int         # index into the palette
     dashed: bool = False
+    tip: Tip | None = None
+    label: str = ""     # the series' text alternative (its details in one line)
 
 
 @dataclass(frozen=True)
@@ -100,6 +149,44 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return ticks
 
 
+LOG_MANTISSAS: tuple[tuple[float, ...], ...] = (
+    (1,), (1, 2, 5), (1, 2, 3, 5, 7), tuple(range(1, 10)), (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9))
+"""Tick steps on a log axis, coarsest first (the last for a range within one 1-9 step)."""
+
+
+def _time_candidates(mantissas: Sequence[float]) -> list[float]:
+    """Tick values in seconds: decimal below a minute, whole minutes and hours above."""
+    seconds = [m * 10.0**k for k in range(-7, 2) for m in mantissas if m * 10.0**k < 60]
+    minutes = [60.0 * m * 10**k for k in range(2) for m in mantissas if m * 10**k < 60]
+    hours = [3600.0 * m * 10**k for k in range(4) for m in mantissas]
+    return seconds + minutes + hours
+
+
+def _decimal_candidates(mantissas: Sequence[float]) -> list[float]:
+    return [m * 10.0**k for k in range(-7, 10) for m in mantissas]
+
+
+def log_ticks(low: float, high: float, most: int = 7, *, time: bool = False) -> list[float]:
+    """Tick values within [low, high] on a log axis: the coarsest 1-2-5 style steps that give at
+    least three ticks and at most ``most``; every few decades where even decades are too many
+    (seconds: whole minutes and hours above a minute)."""
+    if not (math.isfinite(low) and math.isfinite(high)) or low <= 0 or high <= low:
+        return []
+    candidates = _time_candidates if time else _decimal_candidates
+    chosen: list[float] = []
+    for level, mantissas in enumerate(LOG_MANTISSAS):
+        ticks = sorted({float(f"{t:.12g}") for t in candidates(mantissas)
+                        if low <= t <= high * (1 + 1e-9)})
+        if len(ticks) > most:
+            if level == 0:
+                chosen = ticks[::math.ceil(len(ticks) / most)]
+            break
+        chosen = ticks
+        if len(ticks) >= 3:
+            break
+    return chosen
+
+
 def _scale(value: float, low: float, high: float, out_low: float, out_high: float) -> float:
     if high == low:
         return (out_low + out_high) / 2
@@ -114,81 +201,16 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
-def _seconds_unit(max_s: float) -> tuple[float, str]:
-    return (1e3, "ms") if max_s < 1 else (1.0, "s")
-
-
-def epoch_chart(report: ReportData) -> Chart | None:
-    """Epoch time against batches per epoch (log x): every timed epoch, the fitted line from
-    the smallest sample to the full size, and the predicted full epoch with its interval."""
-    bench, pred, plan = report.benchmark, report.prediction, report.plan
-    if not bench.epochs:
-        return None
-    fit = pred.fit
-    xs = [r.sample_batches for r in bench.epochs] + [plan.batches_per_epoch]
-    ys = [r.epoch_s for r in bench.epochs] + [pred.epoch_s.high]
-    x_low, x_high = math.log10(max(min(xs), 1) / 1.5), math.log10(max(xs) * 1.5)
-    y_high = max(ys) * 1.1
-    factor, unit = _seconds_unit(y_high)
-    axes_left, axes_right = LEFT, WIDTH - RIGHT
-    axes_top, axes_bottom = TOP, HEIGHT - BOTTOM
-
-    def px(x: float) -> float:
-        return _scale(math.log10(max(x, 1e-9)), x_low, x_high, axes_left, axes_right)
-
-    def py(y: float) -> float:
-        return _scale(y, 0.0, y_high, axes_bottom, axes_top)
-
-    x_ticks = [t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000,
-                           50_000, 100_000, 200_000, 500_000, 1_000_000)
-               if x_low <= math.log10(t) <= x_high]
-    y_ticks = nice_ticks(0.0, y_high)
-    points = tuple(
-        Point(px(r.sample_batches), py(r.epoch_s),
-              f"epoch {r.order + 1}: {r.sample_batches} batches, {r.epoch_s * factor:.3g} {unit} ({role})",
-              role)
-        for r, role in zip(bench.epochs, bench.roles)
-    )
-    line_from = min(r.sample_batches for r in bench.epochs)
-    samples = [line_from * (plan.batches_per_epoch / line_from) ** (i / 60) for i in range(61)]
-    measured_to = max(r.sample_batches for r in bench.epochs)
-
-    def polyline(values: Sequence[float]) -> str:
-        return " ".join(f"{px(x):.1f},{py(fit.intercept_s + fit.per_batch_s * x):.1f}" for x in values)
-
-    fitted = [x for x in samples if x <= measured_to] + [measured_to]
-    extrapolated = [measured_to] + [x for x in samples if x > measured_to]
-    series = (
-        Series("fitted line over the measured sizes", polyline(fitted), 0),
-        Series("extrapolation to the full data set", polyline(extrapolated), 0, dashed=True),
-    )
-    full_x = px(plan.batches_per_epoch)
-    error = ((full_x, py(pred.epoch_s.low), py(pred.epoch_s.high),
-              f"predicted full epoch: {pred.epoch_s.point * factor:.3g} {unit} "
-              f"({pred.epoch_s.low * factor:.3g}-{pred.epoch_s.high * factor:.3g} {unit})"),)
-    axes = Axes(
-        x_ticks=tuple(Tick(px(t), _fmt(t)) for t in x_ticks),
-        y_ticks=tuple(Tick(py(t), _fmt(t * factor)) for t in y_ticks),
-        x_label="batches per epoch (log scale)", y_label=f"epoch time ({unit})",
-    )
-    description = (f"{len(points)} timed epochs at {len({r.sample_batches for r in bench.epochs})} "
-                   f"sample sizes from {line_from} to {measured_to} batches; the fitted line "
-                   f"epoch = {fit.intercept_s * factor:.3g} {unit} + {fit.per_batch_s * factor:.3g} "
-                   f"{unit} x batches extrapolates to {pred.epoch_s.point * factor:.3g} {unit} at the "
-                   f"full {plan.batches_per_epoch} batches.")
-    return Chart(axes=axes, points=points, series=series, error_bars=error, description=description,
-                 extra={"full_x": full_x, "full_y": py(pred.epoch_s.point)})
-
-
 def power_chart(report: ReportData) -> Chart | None:
-    """Power over the benchmark per device (W), the idle baseline shaded."""
-    energy = report.benchmark.energy
+    """Power over the benchmark per device (W), the idle baseline shaded; each series with its
+    details (mean power while training, idle power, the method) for hover and focus."""
+    energy = report.benchmark.energy if report.benchmark is not None else None
     if energy is None:
         return None
     devices = [d for d in energy.devices if d.timeline_s]
     if not devices:
         return None
-    t_high = max(max(d.timeline_s) for d in devices) * 1.02
+    t_high = max(max(d.timeline_s) for d in devices) * 1.02 or 1.0
     w_high = max(max(d.timeline_w) for d in devices) * 1.15 or 1.0
 
     def px(t: float) -> float:
@@ -197,11 +219,20 @@ def power_chart(report: ReportData) -> Chart | None:
     def py(w: float) -> float:
         return _scale(w, 0.0, w_high, HEIGHT - BOTTOM, TOP)
 
-    series = tuple(
-        Series(f"{d.name} ({d.method})",
-               " ".join(f"{px(t):.1f},{py(w):.1f}" for t, w in zip(d.timeline_s, d.timeline_w)), i)
-        for i, d in enumerate(devices)
-    )
+    series, parts = [], []
+    for i, d in enumerate(devices):
+        idle = "" if d.idle_power_w is None else f", idle {power(d.idle_power_w)}"
+        mean = "mean not measured" if d.mean_power_w is None else \
+            f"mean {power(d.mean_power_w)} while training"
+        parts.append(f"{d.name} ({d.method}): {mean}{idle}")
+        lines = [d.name, mean + idle, f"method: {d.method}"]
+        # The box beside the series' highest reading, where the eye finds the line.
+        peak = max(range(len(d.timeline_w)), key=lambda k: d.timeline_w[k])
+        series.append(Series(
+            f"{d.name} ({d.method})",
+            " ".join(f"{px(t):.1f},{py(w):.1f}" for t, w in zip(d.timeline_s, d.timeline_w)), i,
+            tip=tip_near(px(d.timeline_s[peak]), py(d.timeline_w[peak]), lines),
+            label=parts[-1]))
     bands = ()
     if energy.idle_window_s is not None:
         a, b = energy.idle_window_s
@@ -211,12 +242,7 @@ def power_chart(report: ReportData) -> Chart | None:
         y_ticks=tuple(Tick(py(w), _fmt(w)) for w in nice_ticks(0.0, w_high) if w <= w_high),
         x_label="seconds since the benchmark began", y_label="power (W)",
     )
-    parts = []
-    for d in devices:
-        idle = "" if d.idle_power_w is None else f", idle {d.idle_power_w:.3g} W"
-        mean = "" if d.mean_power_w is None else f"mean {d.mean_power_w:.3g} W while training"
-        parts.append(f"{d.name} ({d.method}): {mean}{idle}")
-    return Chart(axes=axes, series=series, bands=bands, description="; ".join(parts) + ".")
+    return Chart(axes=axes, series=tuple(series), bands=bands, description="; ".join(parts) + ".")
 
 
 def _run_time_unit(max_s: float) -> tuple[float, str]:

@@ -16,8 +16,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .._files import write_text_atomic
 from ..result import ReportData
-from .charts import convergence_chart, epoch_chart, power_chart
+from .charts import convergence_chart, power_chart
 from .co2 import co2_story
+from .evidence import epoch_chart, epoch_split
 from .format import (
     duration,
     energy,
@@ -198,6 +199,7 @@ def render_html(report: ReportData) -> str:
         "alike": alike_sentence(groups, money),
         "benchmark_share": share,
         "epoch_chart": epoch_chart(report) if preflight else None,
+        "epoch_split": epoch_split(report) if preflight else None,
         "power_chart": power_chart(report) if preflight else None,
         "palette": PALETTE,
         "sizes": sorted(sizes.items()),
