@@ -155,10 +155,12 @@ class Browser:
                     return event.get("params", {})
             self._events.append(self._read(deadline, f"event {method}"))
 
-    def events(self, method: str, session: str | None = None) -> list[dict[str, Any]]:
-        """The params of every event ``method`` read so far (kept, not consumed)."""
-        return [e.get("params", {}) for e in self._events
-                if e["method"] == method and e.get("sessionId") == session]
+    def take_events(self, method: str, session: str | None = None) -> list[dict[str, Any]]:
+        """The params of every event ``method`` (of ``session``) read so far, consumed."""
+        taken = [e for e in self._events if e["method"] == method and e.get("sessionId") == session]
+        for event in taken:
+            self._events.remove(event)
+        return [e.get("params", {}) for e in taken]
 
     def close(self) -> None:
         """Ask the browser to quit, then make sure it has; idempotent."""
@@ -227,14 +229,14 @@ class Page:
 
     def navigate(self, url: str) -> None:
         """Load ``url`` and wait for its load event; record what it requested."""
-        for _ in self.browser.events("Page.loadEventFired", self.session):
-            self.browser.wait_event("Page.loadEventFired", self.session)
+        for stale in ("Page.loadEventFired", "Network.requestWillBeSent"):
+            self.browser.take_events(stale, self.session)
         reply = self.send("Page.navigate", {"url": url})
         if reply.get("errorText"):
             raise BrowserError(f"could not open {url}: {reply['errorText']}")
         self.browser.wait_event("Page.loadEventFired", self.session)
         self.requests = [e["request"]["url"]
-                         for e in self.browser.events("Network.requestWillBeSent", self.session)]
+                         for e in self.browser.take_events("Network.requestWillBeSent", self.session)]
 
     def evaluate(self, expression: str) -> Any:
         """The value of a JavaScript expression in the page (promises awaited), as JSON."""
