@@ -1,12 +1,9 @@
-"""The HTML dashboard: escaping, self-containment, sections, old files, and a real browser."""
+"""The HTML dashboard: escaping, self-containment, sections, old files (the browser: test_browser)."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,7 +15,6 @@ from tests.fakes.training import SimulatedEpoch, fake_clouds, fake_energy, fake_
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "report_schema1.json"
 EVIL = "<script>alert(1)</script>"
-SCREENSHOTS = Path(os.environ.get("GREENLOVE_SCREENSHOTS", "build/screenshots"))
 
 
 @pytest.fixture
@@ -89,34 +85,3 @@ def test_old_schema_file_still_renders(tmp_path) -> None:
     html = out.read_text()
     assert 'id="evidence"' in html and "No cloud comparison" in html
     assert "Energy was not measured" in html
-
-
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-
-
-@pytest.mark.skipif(_chromium() is None and not os.environ.get("GREENLOVE_REQUIRE_BROWSER"),
-                    reason="no chromium here (.ci/run installs it)")
-@pytest.mark.parametrize(("name", "width"), [("desktop", 1280), ("phone", 390)])
-def test_renders_in_headless_chromium(report, tmp_path, name, width) -> None:
-    from PIL import Image, ImageStat
-
-    browser = _chromium()
-    assert browser is not None, "GREENLOVE_REQUIRE_BROWSER is set but chromium is missing"
-    page = report.save_html(tmp_path / "report.html")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shot = SCREENSHOTS / f"report-{name}.png"
-    common = [browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-              f"--window-size={width},2400", "--no-first-run", "--disable-extensions"]
-    dom = subprocess.run([*common, "--dump-dom", page.as_uri()], capture_output=True, text=True,
-                         timeout=120, check=True).stdout
-    for element in ('id="card-time"', 'id="cloud-table"', 'id="epochs-table"', 'id="devices-table"',
-                    'id="assumptions-table"', "<svg"):
-        assert element in dom, element
-    subprocess.run([*common, f"--screenshot={shot}", page.as_uri()], capture_output=True,
-                   timeout=120, check=True)
-    image = Image.open(shot).convert("L")
-    assert image.size == (width, 2400)
-    # The headline cards are drawn: the top of the page is not a blank background.
-    spread = ImageStat.Stat(image.crop((0, 0, width, 400))).stddev[0]
-    assert spread > 10, "the top of the page looks blank"
