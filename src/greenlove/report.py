@@ -2,7 +2,8 @@
 
 The data (:class:`~greenlove.result.ReportData`) knows none of its renderers; this one class,
 above both the result and render stages, joins them for the public API
-(``report.save(...)``, ``report.save_html(...)``, ``print(report)``, ``greenlove.load(...)``).
+(``report.save(...)``, ``report.save_html(...)``, ``report.save_card(...)``, ``print(report)``,
+``greenlove.load(...)``).
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from .measure.ranks import current_world
-from .render import render_text, save_html
+from .render import Renderer, render_text, save_card, save_html
 from .result import ReportData, load_report, report_from_dict, report_to_dict, save_report
 
 
 class Report(ReportData):
     """What greenlove learnt: ``print(report)`` summarises, ``report.save(path)`` writes JSON,
-    ``report.save_html(path)`` the dashboard."""
+    ``report.save_html(path)`` the dashboard, ``report.save_card(path)`` the shareable card."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
@@ -41,6 +42,14 @@ class Report(ReportData):
         if not current_world().is_writer:
             return Path(path)
         return save_html(self, path)
+
+    def save_card(self, path: str | Path, *, renderer: Renderer | None = None) -> Path:
+        """Write the shareable 1200 x 630 card: ``.svg`` (standalone, works everywhere) or
+        ``.png`` (rendered by cairosvg or a headless Chromium where one is present, else a
+        GreenloveError); in a distributed job rank 0 alone writes it, as for :meth:`save`."""
+        if not current_world().is_writer:
+            return Path(path)
+        return save_card(self, path, renderer=renderer)
 
     def summary(self, *, width: int = 120) -> str:
         return render_text(self, width=width)

@@ -5,6 +5,7 @@ main here; the commands in files.py, tables.py and bench.py).
     greenlove show FILE                  print a saved report
     greenlove report FILE -o OUT.html    render a saved report as a self-contained HTML page
     greenlove report A B [...] -o OUT    compare saved reports side by side (time, energy, cost)
+    greenlove card FILE [-o OUT.png]     a saved report as a 1200x630 card to share (.svg or .png)
     greenlove validate [--quick]         the accuracy benchmark on the built-in workloads
     greenlove overhead [--track]         what the power sampler (or tracking) costs a step
     greenlove gpus                       the GPU spec table, with sources
@@ -26,7 +27,7 @@ from .._version import __version__
 from ..errors import GreenloveError
 from ..render.format import plain
 from .bench import overhead_command, validate_command
-from .files import demo_command, report_command, show_command
+from .files import card_command, demo_command, report_command, show_command
 from .tables import clouds_command, gpus_command, history_command
 
 
@@ -86,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="print a saved report")
     show.add_argument("file", type=Path, help="a greenlove JSON report")
 
+    card = commands.add_parser("card", help="a 1200x630 summary card of a saved report, to "
+                               "share in a chat or a paper")
+    card.add_argument("file", type=Path, help="a greenlove JSON report")
+    card.add_argument("-o", "--output", type=Path, default=None,
+                      help="OUT.svg (works everywhere) or OUT.png (needs cairosvg or a headless "
+                           "Chromium on PATH); default: next to FILE, .svg")
+
     validate = commands.add_parser("validate", help="accuracy benchmark: predict, then train fully")
     validate.add_argument("--quick", action="store_true",
                           help="short full runs (~20 s each) instead of 1-3 minutes")
@@ -144,6 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console = Console(highlight=False, width=120)  # logs and pipes: the tables need room
     handlers = {"demo": demo_command, "show": show_command, "validate": validate_command,
                 "overhead": overhead_command, "gpus": gpus_command, "clouds": clouds_command,
+                "card": card_command,
                 "report": report_command, "history": history_command}
     try:
         return handlers[args.command](args, console)

@@ -166,3 +166,16 @@ def _rendered(source: Path, render: Any) -> Any:
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
         raise SchemaError(f"{source} holds a section greenlove cannot show ({error!r})") \
             from error
+
+
+def card_command(args: argparse.Namespace, console: Console) -> int:
+    from ..report import load as load_report
+
+    output = args.output or args.file.with_suffix(".svg")
+    if output.resolve() == args.file.resolve():
+        raise GreenloveError(f"the card would overwrite its input {args.file}; name another "
+                             "output with -o")
+    report = load_report(args.file)
+    path = _rendered(args.file, lambda: report.save_card(output))
+    console.print(f"wrote {path}", markup=False)
+    return 0

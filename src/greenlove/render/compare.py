@@ -18,6 +18,7 @@ from .._files import write_text_atomic
 from ..model import Interval
 from ..result import ReportData
 from .format import duration, energy, mass, money, number, percent, span
+from .groups import offer_name
 from .html import _environment
 from .tracked import comparisons, is_dry_run, outcome
 from .verdict import MAX_COST_RATIO, verdict
@@ -167,10 +168,10 @@ def _best_offer(report: ReportData) -> tuple[Cell, str]:
     if answer.action == "here only":
         return Cell("no cloud comparison", "in this report"), answer.text
     if answer.action == "move":
-        return Cell(f"move to {answer.offer}"), answer.text
-    if answer.offer:
-        return Cell("stay here", f"the cheapest faster offer, {answer.offer}, costs over "
-                                 f"{MAX_COST_RATIO:g}x the run here"), answer.text
+        return Cell(f"move to {offer_name(answer.offer)}"), answer.text
+    if answer.offer is not None and answer.offer_role == "the cheapest faster offer":
+        return Cell("stay here", f"the cheapest faster offer, {offer_name(answer.offer)}, costs "
+                                 f"over {MAX_COST_RATIO:g}x the run here"), answer.text
     return Cell("stay here"), answer.text
 
 

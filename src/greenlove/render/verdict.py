@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..result import ReportData
@@ -36,15 +36,27 @@ MAX_COST_RATIO = 2.0
 
 @dataclass(frozen=True)
 class Verdict:
-    """Where to run, and why, in words (``action``: "stay", "move" or "here only")."""
+    """Where to run, and why, in words (``action``: "stay", "move" or "here only").
+
+    ``short`` is the same answer in one or two short lines for a card ("Stay here", then the
+    reason in a few words); ``offer`` the cloud offer the sentences name (its JSON form; None
+    where they name none) and ``offer_role`` what it is to the verdict ("the offer to move
+    to", "the cheapest faster offer", "the fastest offer")."""
 
     action: str
     sentences: tuple[str, ...]
-    offer: str = ""     # the offer the answer weighs ("Crusoe Cloud H100 x8"); "" where none
+    short: tuple[str, ...] = ()
+    offer: Mapping[str, Any] | None = field(default=None, compare=False)
+    offer_role: str = ""
 
     @property
     def text(self) -> str:
         return " ".join(self.sentences)
+
+    @property
+    def headline(self) -> str:
+        """The answer in a few words: "Stay here", "Move to Crusoe Cloud H100 SXM: 12x faster"."""
+        return self.short[0] if self.short else self.text
 
 
 def _point(value: Mapping[str, Any] | None) -> float | None:
@@ -87,19 +99,24 @@ def verdict(report: ReportData) -> Verdict | None:
     offers = list(report.clouds)
     if not offers:
         return Verdict("here only", (f"Run it here: {here} (no cloud comparison in this "
-                                     "report).",))
+                                     "report).",),
+                       ("Run it here", "no cloud comparison in this report"))
     faster = [o for o in offers if _faster(o)]
     if here_s < SHORT_RUN_S:
         best = max(offers, key=lambda o: o.get("speedup") or 0.0)
         return Verdict("stay", (
             f"Stay here: {here}. The fastest offer ({_name(best)}, "
             f"{best.get('speedup', 0):.3g}x) would not pay: at {duration(here_s)} the run is "
-            "shorter than an instance's start-up and minimum billing.",))
+            "shorter than an instance's start-up and minimum billing.",),
+            ("Stay here", f"at {duration(here_s)} the run is shorter than a cloud "
+                          "instance's start-up and minimum billing"),
+            best, "the fastest offer")
     priced = [o for o in faster if _point(o.get("cost_usd")) is not None]
     if not priced:
         said = "none is faster than this machine" if not faster else \
             "the faster ones have no published price"
-        return Verdict("stay", (f"Stay here: {here}; of {len(offers)} cloud offers, {said}.",))
+        return Verdict("stay", (f"Stay here: {here}; of {len(offers)} cloud offers, {said}.",),
+                       ("Stay here", f"of {len(offers)} cloud offers, {said}"))
     cheapest_cost = min(_point(o["cost_usd"]) for o in priced)
     equals = [o for o in priced if _point(o["cost_usd"]) <= cheapest_cost * (1 + TIE_REL)]
     equals.sort(key=lambda o: (not o["provider"].startswith("Crusoe"), _point(o["cost_usd"])))
@@ -117,9 +134,18 @@ def verdict(report: ReportData) -> Verdict | None:
                + (f" ({mass(pick['co2_claimed_kg'])} as the provider claims, market-based)"
                   if isinstance(pick.get("co2_claimed_kg"), (int, float)) else ""))
     others = f"; {len(equals) - 1} other offer(s) cost about the same" if len(equals) > 1 else ""
+    faster_by = f"{pick['speedup']:.3g}x faster"
     if here_cost is not None and cost > MAX_COST_RATIO * here_cost:
         return Verdict("stay", (
             f"Stay here unless time matters: {here}. The cheapest faster offer, "
-            f"{_name(pick)}, is {figures}{others}.",), _name(pick))
+            f"{_name(pick)}, is {figures}{others}.",),
+            ("Stay here unless time matters",
+             f"{_name(pick)} is {faster_by} but costs {money(cost)} (here {money(here_cost)})"),
+            pick, "the cheapest faster offer")
     return Verdict("move", (f"Move to {_name(pick)}: {figures}{others}.",
-                            f"For comparison, {here}."), _name(pick))
+                            f"For comparison, {here}."),
+                   (f"Move to {_name(pick)}: {faster_by}",
+                    f"{duration(_point(pick['time_s']))} instead of {duration(here_s)}, for "
+                    f"{money(cost)}" + (f" (here {money(here_cost)})" if here_cost is not None
+                                        else "")),
+                   pick, "the offer to move to")
