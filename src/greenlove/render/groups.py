@@ -25,7 +25,8 @@ model's error is larger than that)."""
 HERE = "here"
 
 
-def _point(value: Mapping[str, Any] | None) -> float | None:
+def point_of(value: Mapping[str, Any] | None) -> float | None:
+    """An interval's (JSON form) finite point, or None."""
     if not value:
         return None
     point = value.get("point")
@@ -64,12 +65,12 @@ def is_crusoe(offer: Mapping[str, Any]) -> bool:
 def cheapest(offers: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """The cheapest priced offer, Crusoe's first among those within TIE_REL of it (None: no
     offer has a price)."""
-    priced = [o for o in offers if _point(o.get("cost_usd")) is not None]
+    priced = [o for o in offers if point_of(o.get("cost_usd")) is not None]
     if not priced:
         return None
-    least = min(_point(o["cost_usd"]) for o in priced)
-    equals = [o for o in priced if _point(o["cost_usd"]) <= least * (1 + TIE_REL)]
-    return min(equals, key=lambda o: (not is_crusoe(o), _point(o["cost_usd"])))
+    least = min(point_of(o["cost_usd"]) for o in priced)
+    equals = [o for o in priced if point_of(o["cost_usd"]) <= least * (1 + TIE_REL)]
+    return min(equals, key=lambda o: (not is_crusoe(o), point_of(o["cost_usd"])))
 
 
 @dataclass(frozen=True)
@@ -121,13 +122,13 @@ def group_offers(offers: Sequence[Mapping[str, Any]]) -> tuple[OfferGroup, ...]:
         remaining = keep
 
         def by_cost(o: Mapping[str, Any]) -> tuple[bool, float, bool]:
-            cost = _point(o.get("cost_usd"))
+            cost = point_of(o.get("cost_usd"))
             return (cost is None, round(cost / 1e-12) * 1e-12 if cost is not None else 0.0,
                     not is_crusoe(o))
 
         members.sort(key=by_cost)
-        greenest = min((o for o in members if _point(o.get("co2_kg")) is not None),
-                       key=lambda o: _point(o["co2_kg"]), default=None)
+        greenest = min((o for o in members if point_of(o.get("co2_kg")) is not None),
+                       key=lambda o: point_of(o["co2_kg"]), default=None)
         groups.append(OfferGroup(tuple(members), (low, high), cheapest(members), greenest))
     return tuple(groups)
 
@@ -189,7 +190,7 @@ def rankings(report: ReportData, limit: int = 5) -> dict[str, list[Ranked]]:
     result = {}
     for kind, key, ties in (("fastest", "time_s", same_speed), ("cheapest", "cost_usd", close),
                             ("lowest_co2", "co2_kg", close)):
-        entries = [(_point(o.get(key)), offer_name(o), o) for o in offers]
+        entries = [(point_of(o.get(key)), offer_name(o), o) for o in offers]
         entries = [e for e in entries if e[0] is not None]
         mine = here[{"time_s": "time", "cost_usd": "cost", "co2_kg": "co2"}[key]]
         if mine is not None and math.isfinite(mine):

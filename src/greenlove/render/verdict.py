@@ -15,20 +15,17 @@ The rule (README, "The verdict"):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..result import ReportData
 from .format import duration, mass, money
+from .groups import TIE_REL, cheapest, group_offers, is_crusoe, offer_name, point_of
 
 SHORT_RUN_S = 600.0
 """Below this (10 min here), an instance's start-up (minutes) and minimum billing outweigh the
 run: staying is the answer."""
-
-TIE_REL = 0.05
-"""Offers within this share of the cheapest candidate's cost are its equals."""
 
 MAX_COST_RATIO = 2.0
 """A faster offer is worth moving to while it costs at most this many times the run here."""
@@ -59,13 +56,6 @@ class Verdict:
         return self.short[0] if self.short else self.text
 
 
-def _point(value: Mapping[str, Any] | None) -> float | None:
-    if not value:
-        return None
-    point = value.get("point")
-    return point if isinstance(point, (int, float)) and math.isfinite(point) else None
-
-
 def _faster(offer: Mapping[str, Any]) -> bool | None:
     """True: faster than here (its speed-up's interval above 1); None: a tie; False: slower."""
     band = offer.get("speedup_interval") or {}
@@ -78,11 +68,6 @@ def _faster(offer: Mapping[str, Any]) -> bool | None:
     if high < 1:
         return False
     return None
-
-
-def _name(offer: Mapping[str, Any]) -> str:
-    gpus = offer.get("gpus") or 1
-    return f"{offer['provider']} {offer['gpu']}" + (f" x{gpus}" if gpus > 1 else "")
 
 
 def verdict(report: ReportData) -> Verdict | None:
@@ -103,31 +88,32 @@ def verdict(report: ReportData) -> Verdict | None:
                        ("Run it here", "no cloud comparison in this report"))
     faster = [o for o in offers if _faster(o)]
     if here_s < SHORT_RUN_S:
-        best = max(offers, key=lambda o: o.get("speedup") or 0.0)
+        fastest = group_offers(offers)[0]
+        best = next((o for o in fastest.offers if is_crusoe(o)), fastest.offers[0])
+        tied = f", tied with {fastest.size - 1} other offers" if fastest.size > 1 else ""
         return Verdict("stay", (
-            f"Stay here: {here}. The fastest offer ({_name(best)}, "
-            f"{best.get('speedup', 0):.3g}x) would not pay: at {duration(here_s)} the run is "
-            "shorter than an instance's start-up and minimum billing.",),
+            f"Stay here: {here}. The fastest offer ({offer_name(best)}, "
+            f"{best.get('speedup', 0):.3g}x{tied}) would not pay: at {duration(here_s)} the run "
+            "is shorter than an instance's start-up and minimum billing.",),
             ("Stay here", f"at {duration(here_s)} the run is shorter than a cloud "
                           "instance's start-up and minimum billing"),
             best, "the fastest offer")
-    priced = [o for o in faster if _point(o.get("cost_usd")) is not None]
+    priced = [o for o in faster if point_of(o.get("cost_usd")) is not None]
     if not priced:
         said = "none is faster than this machine" if not faster else \
             "the faster ones have no published price"
         return Verdict("stay", (f"Stay here: {here}; of {len(offers)} cloud offers, {said}.",),
                        ("Stay here", f"of {len(offers)} cloud offers, {said}"))
-    cheapest_cost = min(_point(o["cost_usd"]) for o in priced)
-    equals = [o for o in priced if _point(o["cost_usd"]) <= cheapest_cost * (1 + TIE_REL)]
-    equals.sort(key=lambda o: (not o["provider"].startswith("Crusoe"), _point(o["cost_usd"])))
-    pick = equals[0]
-    cost = _point(pick["cost_usd"])
-    co2 = _point(pick.get("co2_kg"))
+    pick = cheapest(priced)
+    cheapest_cost = min(point_of(o["cost_usd"]) for o in priced)
+    equals = [o for o in priced if point_of(o["cost_usd"]) <= cheapest_cost * (1 + TIE_REL)]
+    cost = point_of(pick["cost_usd"])
+    co2 = point_of(pick.get("co2_kg"))
     band = pick.get("speedup_interval") or {}
     spread = (f" ({band['low']:.3g}-{band['high']:.3g}x)"
               if band.get("low") is not None and band.get("high") is not None
               and band["high"] > band["low"] else "")
-    figures = (f"{pick['speedup']:.3g}x faster{spread}: {duration(_point(pick['time_s']))} "
+    figures = (f"{pick['speedup']:.3g}x faster{spread}: {duration(point_of(pick['time_s']))} "
                f"instead of {duration(here_s)}, for {money(cost)}"
                + (f" (here {money(here_cost)})" if here_cost is not None else "")
                + (f", {mass(co2)} CO2e location-based" if co2 is not None else "")
@@ -138,14 +124,14 @@ def verdict(report: ReportData) -> Verdict | None:
     if here_cost is not None and cost > MAX_COST_RATIO * here_cost:
         return Verdict("stay", (
             f"Stay here unless time matters: {here}. The cheapest faster offer, "
-            f"{_name(pick)}, is {figures}{others}.",),
+            f"{offer_name(pick)}, is {figures}{others}.",),
             ("Stay here unless time matters",
-             f"{_name(pick)} is {faster_by} but costs {money(cost)} (here {money(here_cost)})"),
+             f"{offer_name(pick)} is {faster_by} but costs {money(cost)} (here {money(here_cost)})"),
             pick, "the cheapest faster offer")
-    return Verdict("move", (f"Move to {_name(pick)}: {figures}{others}.",
+    return Verdict("move", (f"Move to {offer_name(pick)}: {figures}{others}.",
                             f"For comparison, {here}."),
-                   (f"Move to {_name(pick)}: {faster_by}",
-                    f"{duration(_point(pick['time_s']))} instead of {duration(here_s)}, for "
+                   (f"Move to {offer_name(pick)}: {faster_by}",
+                    f"{duration(point_of(pick['time_s']))} instead of {duration(here_s)}, for "
                     f"{money(cost)}" + (f" (here {money(here_cost)})" if here_cost is not None
                                         else "")),
                    pick, "the offer to move to")
