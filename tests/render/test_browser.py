@@ -332,3 +332,41 @@ def test_click_and_keys_drive_css_only_tabs(browser, tmp_path) -> None:
             tab.press("F13")
     finally:
         tab.close()
+
+
+ORDER_JS = """(() => {
+  const shown = [...document.querySelectorAll('.order')].filter((el) => el.checkVisibility());
+  return {shown: shown.map((el) => el.id),
+          first: shown.length ? [...shown[0].querySelectorAll('tbody th')].slice(0, 3)
+                                .map((th) => th.textContent.trim()) : [],
+          checked: document.querySelector('input[name=offer-sort]:checked').id,
+          focused: document.activeElement.id};
+})()"""
+
+
+@pytest.mark.parametrize(("screen", "scheme"), [("desktop", "light"), ("phone", "dark")])
+def test_the_sort_tabs_switch_the_order_without_a_script(browser, pages, screen, scheme) -> None:
+    """The dashboard's own tabs: a click on each label shows its order and only it; the
+    keyboard reaches them (Tab to the checked radio, arrows to the next); a screenshot per tab."""
+    width, height = SCREENS[screen]
+    tab = browser.open(pages["report"].as_uri(), width=width, height=height, dark=scheme == "dark")
+    try:
+        start = tab.evaluate(ORDER_JS)
+        assert start["shown"] == ["order-time"] and start["checked"] == "sort-time"
+        firsts = {}
+        for name in ("cost", "co2", "time"):
+            tab.click(f"label[for=sort-{name}]")
+            state = tab.evaluate(ORDER_JS)
+            assert state["shown"] == [f"order-{name}"] and state["checked"] == f"sort-{name}"
+            firsts[name] = state["first"]
+            tab.screenshot(SCREENSHOTS / f"report-tab-{name}-{screen}-{scheme}.png")
+        assert len({tuple(v) for v in firsts.values()}) > 1     # the orders really differ
+        tab.evaluate("document.getElementById('sort-time').focus()")
+        tab.press("ArrowRight")
+        state = tab.evaluate(ORDER_JS)
+        assert (state["focused"], state["shown"]) == ("sort-cost", ["order-cost"])
+        outline = tab.evaluate("getComputedStyle(document.getElementById('tab-cost')).outlineStyle")
+        assert outline != "none"                                # focus is visible on the tab
+        assert tab.evaluate("document.scripts.length") == 0
+    finally:
+        tab.close()
