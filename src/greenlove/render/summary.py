@@ -32,7 +32,7 @@ from .terminal import (
 from .tracked import dry_run_sentences, is_dry_run
 from .verdict import verdict
 
-FULL_HINT = "Everything (power sources, samples, every offer, the method): greenlove show --full"
+FULL_HINT = "greenlove show --full {file} for everything (power sources, samples, every offer, method)"
 
 
 def _headline_rows(report: ReportData) -> list[tuple[str, str, str, str, str | None]]:
@@ -124,8 +124,7 @@ def short_renderable(report: ReportData, file: str | Path | None = None) -> Pane
     left = unplaced(found, placed)
     if left:
         parts += [*left, Text("")]
-    hint = FULL_HINT + " " + (str(file) if file is not None else "FILE")
-    parts.append(Prose(hint, style="dim"))
+    parts.append(Prose(FULL_HINT.format(file=file if file is not None else "FILE"), style="dim"))
     return Panel(Group(*parts), title=Text(plain(title(report))), title_align="left")
 
 
