@@ -144,7 +144,6 @@ def folded(found: tuple[Notice, ...], figure: str, indent: int = 4) -> list:
     return [line(" " * indent + "· " + n.short, style="dim") for n in under(found, figure)]
 
 
-
 def unplaced(found: tuple[Notice, ...], placed: Sequence[str]) -> list:
     """Folded warnings whose figure is not on screen: still said, one short line each."""
     return [line("  · " + n.short, style="dim") for n in found
