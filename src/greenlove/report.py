@@ -51,8 +51,10 @@ class Report(ReportData):
             return Path(path)
         return save_card(self, path, renderer=renderer)
 
-    def summary(self, *, width: int = 120) -> str:
-        return render_text(self, width=width)
+    def summary(self, *, width: int = 100, full: bool = False) -> str:
+        """The terminal summary as plain text: the answer first, in about 30 lines (``full``:
+        everything, as ``greenlove show --full``)."""
+        return render_text(self, width=width, full=full)
 
     def __str__(self) -> str:
         return self.summary()

@@ -108,10 +108,11 @@ def test_terminal_escapes_and_markup_from_a_file_reach_the_screen_as_text(tmp_pa
     data["warnings"] = ["\x1b[2J\x1b]0;pwned\x07 clear screen", "[blink]markup[/blink]"]
     if data.get("measurement"):
         data["measurement"]["devices"][0]["name"] = "GPU \x1b[31mred\x1b[0m [bold]x[/bold]"
-    assert main(["show", str(write(tmp_path, data))]) == 0
-    out = capsys.readouterr().out
-    assert "\x1b" not in out and "\x07" not in out
-    assert "[blink]markup[/blink]" in out
+    for full in ([], ["--full"]):
+        assert main(["show", str(write(tmp_path, data)), *full]) == 0
+        out = capsys.readouterr().out
+        assert "\x1b" not in out and "\x07" not in out
+        assert "[blink]markup[/blink]" in out
 
 
 def test_a_warning_that_is_a_string_is_not_shown_one_character_per_line(tmp_path):
@@ -162,6 +163,7 @@ def test_mutated_files_load_or_raise_a_greenlove_error_and_show_never_tracebacks
         assert str(error)
     code = main(["show", str(file)])
     assert code in (0, 2)
+    assert main(["show", str(file), "--full"]) in (0, 2)
 
 
 @settings(max_examples=100, deadline=None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from greenlove.render.summary import _speedup_cell
+from greenlove.render.summary_full import _speedup_cell
 
 
 def test_the_speedup_cell_shows_its_interval_and_method():

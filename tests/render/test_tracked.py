@@ -71,9 +71,11 @@ def _visible_text(html: str) -> str:
 def test_summary_shows_the_real_run_and_the_check(estimated) -> None:
     pred = estimated.prediction
     actual_s = pred.time_s.point / 1.049
-    text = render_text(_tracked(estimated, actual_s=actual_s), width=WIDTH)
+    report = _tracked(estimated, actual_s=actual_s)
+    text = render_text(report, width=WIDTH)
     assert "The real run" in text
-    assert text.index("The real run") < text.index("Predicted full run")
+    full = render_text(report, width=WIDTH, full=True)       # the pre-flight's table: --full
+    assert full.index("The real run") < full.index("Predicted full run")
     expected = (f"predicted {duration(pred.time_s.point)} (95%: {span(pred.time_s, duration)}), "
                 f"took {duration(actual_s)}: 4.9% long, inside the interval")
     assert expected in " ".join(text.split()).replace("│ ", "")
@@ -218,7 +220,8 @@ def test_stopped_run_with_a_preflight_is_not_checked(estimated) -> None:
         assert ("the run stopped after 10.0 s (limit: max_s 10 reached), so the prediction is "
                 "not checked") in form
         assert "inside the interval" not in form and "outside the interval" not in form
-    assert "8 of 20 planned" in text and "Predicted full run" in text
+    assert "8 of 20 planned" in text
+    assert "Predicted full run" in render_text(report, width=WIDTH, full=True)
     chart = convergence_chart(report)
     assert [r.label for r in chart.rules] == [f"pre-flight: {duration(estimated.prediction.time_s.point)}"]
 

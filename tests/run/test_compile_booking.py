@@ -8,6 +8,7 @@ import types
 
 import pytest
 
+from greenlove.render.format import duration
 from tests.fakes.training import PerBatchEpoch, estimate_on_fake_clock, make_loader
 
 
@@ -116,9 +117,12 @@ def test_the_summary_shows_both_predictions(clock, compiler):
     epoch = CompiledEpoch(clock, compiler, 14.2, per_batch_s=0.01, after_loop_s=0.05)
     report = estimate_on_fake_clock(clock, epoch, loader, epochs=20, budget_s=2.0,
                                     history=False, clouds=False)
-    text = report.summary(width=160)
+    text = report.summary(width=160, full=True)
     assert "torch.compile in the benchmark (booked apart; 14.2 s)" in text
     assert "wall time in a fresh process (compiles again), 20 epochs" in text
+    fresh = report.prediction.fresh_process_s
+    short = [x for x in report.summary().splitlines() if x.startswith("│   in a fresh process")]
+    assert len(short) == 1 and duration(fresh.point) in short[0] and "compiles again" in short[0]
     import html
 
     from greenlove.render.html import render_html

@@ -2,7 +2,7 @@
 main here; the commands in files.py, tables.py and bench.py).
 
     greenlove demo [--out DIR]           predict a built-in CNN training, write DIR/greenlove.json
-    greenlove show FILE                  print a saved report
+    greenlove show FILE [--full]         print a saved report (--full: all of it)
     greenlove report FILE -o OUT.html    render a saved report as a self-contained HTML page
     greenlove report A B [...] -o OUT    compare saved reports side by side (time, energy, cost)
     greenlove card FILE [-o OUT.png]     a saved report as a 1200x630 card to share (.svg or .png)
@@ -17,8 +17,9 @@ main here; the commands in files.py, tables.py and bench.py).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -84,8 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "files: compare.html in the current folder)")
     report.add_argument("--open", action="store_true", help="open it in a browser afterwards")
 
-    show = commands.add_parser("show", help="print a saved report")
+    show = commands.add_parser("show", help="print a saved report: the answer first, in about "
+                               "30 lines")
     show.add_argument("file", type=Path, help="a greenlove JSON report")
+    show.add_argument("--full", action="store_true",
+                      help="print all of it: power sources, samples, every table, the method and "
+                           "every warning in full")
 
     card = commands.add_parser("card", help="a 1200x630 summary card of a saved report, to "
                                "share in a chat or a paper")
@@ -145,11 +150,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+PIPED_WIDTH = 100
+"""The width of what greenlove prints into a pipe or a log when COLUMNS does not say one."""
+
+MIN_WIDTH = 40
+"""A COLUMNS below this is taken for a mistake: the tables need room."""
+
+
+def piped_width(environ: Mapping[str, str]) -> int:
+    """The width to print at when not on a terminal: COLUMNS where it is set to a whole number
+    of at least MIN_WIDTH, else PIPED_WIDTH (rich alone would take 80)."""
+    try:
+        width = int(environ.get("COLUMNS", ""))
+    except ValueError:
+        return PIPED_WIDTH
+    return width if width >= MIN_WIDTH else PIPED_WIDTH
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console(highlight=False)
+    console = Console(highlight=False)    # a terminal: its width (rich reads COLUMNS first)
     if not console.is_terminal:
-        console = Console(highlight=False, width=120)  # logs and pipes: the tables need room
+        console = Console(highlight=False, width=piped_width(os.environ))
     handlers = {"demo": demo_command, "show": show_command, "validate": validate_command,
                 "overhead": overhead_command, "gpus": gpus_command, "clouds": clouds_command,
                 "card": card_command,

@@ -28,10 +28,10 @@ def demo_command(args: argparse.Namespace, console: Console) -> int:
                       progress=not args.no_progress, site=site)
     from ..render import renderable
 
-    console.print(renderable(report))
     path = report.save(args.out / "greenlove.json")
     html = report.save_html(args.out / "report.html")
-    console.print(f"wrote {path} and {html}")
+    console.print(renderable(report, file=path))
+    console.print(f"wrote {path} and {html}", markup=False)
     if args.verify:
         _verify(run, report, args, console)
     _maybe_open(args, html)
@@ -50,7 +50,7 @@ def _verify(run, report, args: argparse.Namespace, console: Console) -> None:
         for _ in range(run.epochs):
             run.train_epoch(tracked.watch(run.loader))
             tracked.epoch_end()
-    console.print(renderable(tracked.result))
+    console.print(renderable(tracked.result, file=args.out / "greenlove-run.json"))
     check = tracked.result.check
     if check is not None:
         console.print(f"predicted {check.predicted_s.point:.1f} s "
@@ -154,7 +154,8 @@ def show_command(args: argparse.Namespace, console: Console) -> int:
     from ..report import load as load_report
 
     report = load_report(args.file)
-    console.print(_rendered(args.file, lambda: renderable(report)))
+    full = getattr(args, "full", False)
+    console.print(_rendered(args.file, lambda: renderable(report, full, file=args.file)))
     return 0
 
 
