@@ -32,7 +32,8 @@ def si(value: float, unit: str) -> str:
 
 
 def number(value: float) -> str:
-    """Three significant digits without exponent notation: '0.0000018', '0.43', '12.3', '1,234'."""
+    """Three significant digits without exponent notation: '0.0000018', '0.430', '12.3', '99.0',
+    '1,234' (the zeros are significant: a column of them reads alike)."""
     if not math.isfinite(value):
         return "n/a"
     if value == 0:
@@ -40,4 +41,4 @@ def number(value: float) -> str:
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     decimals = max(0, 2 - math.floor(math.log10(abs(value))))
-    return f"{value:.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{value:.0f}"
+    return f"{value:.{decimals}f}"

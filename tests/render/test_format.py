@@ -98,13 +98,14 @@ def test_interval_ends_that_read_alike_are_written_once_and_a_zero_floor_is_said
     assert span(None, duration) == "—"
 
 
-@pytest.mark.parametrize(("amount", "text"), [
-    (3.6607142857142856, "3.66"), (0.5, "0.5"), (12.0, "12"), (1234.5, "1,234"),
-    (0.0000018, "0.0000018"), (0, "0"),
+@pytest.mark.parametrize(("amount", "text", "constant"), [
+    (3.6607142857142856, "3.66", "3.66"), (0.5, "0.500", "0.5"), (12.0, "12.0", "12"),
+    (99.0, "99.0", "99"), (1234.5, "1,234", "1,234"), (0.0000018, "0.00000180", "0.0000018"),
+    (0, "0", "0"),
 ])
-def test_number_and_table_values(amount, text) -> None:
-    assert number(amount) == text
-    assert value(amount) == text
+def test_number_and_table_values(amount, text, constant) -> None:
+    assert number(amount) == text           # a column's figures: significant zeros kept
+    assert value(amount) == constant        # a constant: as written
 
 
 def test_values_that_are_not_numbers_stay_text() -> None:

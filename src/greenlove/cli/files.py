@@ -1,4 +1,4 @@
-"""The commands that make, show and render a report: demo, show, report."""
+"""The commands that make, show and render a report: demo, show, report, card."""
 
 from __future__ import annotations
 
@@ -30,8 +30,9 @@ def demo_command(args: argparse.Namespace, console: Console) -> int:
 
     path = report.save(args.out / "greenlove.json")
     html = report.save_html(args.out / "report.html")
+    card = report.save_card(args.out / "card.svg")
     console.print(renderable(report, file=path))
-    console.print(f"wrote {path} and {html}", markup=False)
+    console.print(f"wrote {path}, {html} and {card} (the 1200x630 card to share)", markup=False)
     if args.verify:
         _verify(run, report, args, console)
     _maybe_open(args, html)

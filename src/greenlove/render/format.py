@@ -127,11 +127,12 @@ def mass(kg: float) -> str:
 
 
 def value(item: Any) -> str:
-    """A table's value as read: a number through number() (never '3.6607142857142856'),
-    anything else as its text."""
+    """A constant as read: three significant figures without the zeros that say nothing ('3.66'
+    for 3.6607142857142856, '0.5', '12'), anything else as its text."""
     if isinstance(item, bool) or not isinstance(item, (int, float)):
         return "—" if item is None else str(item)
-    return number(float(item))
+    text = number(float(item))
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def ratio(factor: float) -> str:

@@ -89,7 +89,9 @@ def verdict(report: ReportData) -> Verdict | None:
     faster = [o for o in offers if _faster(o)]
     if here_s < SHORT_RUN_S:
         fastest = group_offers(offers)[0]
-        best = next((o for o in fastest.offers if is_crusoe(o)), fastest.offers[0])
+        # the fastest alike offers are equals: Crusoe's fastest is named among them
+        crusoe = [o for o in fastest.offers if is_crusoe(o)]
+        best = max(crusoe or fastest.offers, key=lambda o: o.get("speedup") or 0.0)
         tied = f", tied with {fastest.size - 1} other offers" if fastest.size > 1 else ""
         return Verdict("stay", (
             f"Stay here: {here}. The fastest offer ({offer_name(best)}, "
