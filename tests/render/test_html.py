@@ -11,19 +11,15 @@ import pytest
 import greenlove
 from greenlove.cli import main
 from greenlove.render.html import render_html
-from tests.fakes.training import SimulatedEpoch, fake_clouds, fake_energy, fake_instruments, make_loader
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "report_schema1.json"
 EVIL = "<script>alert(1)</script>"
 
 
 @pytest.fixture
-def report(clock):
-    epoch = SimulatedEpoch(clock, fixed_s=0.2, per_batch_s=0.01, noise_rel=0.02, seed=4)
-    return greenlove.estimate(epoch, make_loader(), epochs=20, budget_s=6.0, progress=False,
-                              instruments=fake_instruments(clock),
-                              energy=fake_energy(clock), clouds=fake_clouds(),
-                              site=greenlove.Site(zone="DE"))
+def report(preflight):
+    """The render tests' pre-flight report (tests/render/conftest.py)."""
+    return preflight
 
 
 def _evil(report):

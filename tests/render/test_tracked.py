@@ -7,24 +7,19 @@ import re
 
 import pytest
 
-import greenlove
 from greenlove.model import Interval
 from greenlove.render import render_html, render_text
 from greenlove.render.charts import convergence_chart
 from greenlove.render.format import duration, energy, mass, money, span
 from greenlove.result import Actual, Check, ForecastPoint
-from tests.fakes.training import SimulatedEpoch, fake_clouds, fake_energy, fake_instruments, make_loader
 
 WIDTH = 160
 
 
 @pytest.fixture
-def estimated(clock):
-    epoch = SimulatedEpoch(clock, fixed_s=0.2, per_batch_s=0.01, noise_rel=0.02, seed=4)
-    return greenlove.estimate(epoch, make_loader(), epochs=20, budget_s=6.0, progress=False,
-                              instruments=fake_instruments(clock),
-                              energy=fake_energy(clock), clouds=fake_clouds(),
-                              site=greenlove.Site(zone="DE"))
+def estimated(preflight):
+    """The render tests' pre-flight report (tests/render/conftest.py)."""
+    return preflight
 
 
 def _forecasts(whole_s: float, count: int = 5, upto: float = 1.0) -> tuple[ForecastPoint, ...]:
