@@ -50,3 +50,26 @@ def test_notices_keep_order_drop_repeats_and_split_by_tier(preflight) -> None:
     assert [n.text for n in first(found)] == [drift]
     assert [n.text for n in under(found, "energy")] == [meter]
     assert under(found, "cost") == ()
+
+
+def test_the_energy_figure_says_whether_it_was_metered_or_estimated(preflight) -> None:
+    from greenlove.render.notices import energy_basis
+
+    energy = preflight.benchmark.energy
+
+    def with_methods(*methods):
+        devices = tuple(dataclasses.replace(d, method=m) for d, m in zip(energy.devices, methods))
+        bench = dataclasses.replace(preflight.benchmark,
+                                    energy=dataclasses.replace(energy, devices=devices))
+        return dataclasses.replace(preflight, benchmark=bench)
+
+    assert len(energy.devices) >= 2
+    others = ["ram-estimate"] * (len(energy.devices) - 1)
+    assert energy_basis(with_methods("tdp-estimate", *others)) == \
+        "estimated, not metered (tdp-estimate, ram-estimate)"
+    assert energy_basis(with_methods("nvml", *others)) == \
+        "metered (nvml) and estimated (ram-estimate)"
+    assert energy_basis(with_methods(*["rapl"] * len(energy.devices))) == "metered (rapl)"
+    no_energy = dataclasses.replace(preflight, benchmark=dataclasses.replace(
+        preflight.benchmark, energy=None))
+    assert energy_basis(no_energy) == preflight.prediction.energy.method

@@ -26,6 +26,7 @@ from ..model import Interval
 from ..result import ReportData
 from .format import duration, energy, mass, money, number, span
 from .html import PALETTE
+from .notices import energy_basis
 from .raster import PNG_SIGNATURE, Renderer, find_renderer
 from .textfit import NBSP, clean, text_width, truncate, wrap
 from .tracked import NOT_MEASURED, comparisons, is_dry_run, outcome
@@ -219,7 +220,7 @@ def _figures(report: ReportData) -> list[Figure]:
     if pred.energy is not None:
         e = pred.energy.energy_kwh
         figures.append(Figure("Energy", energy(e.point), _interval_text(report, e, energy),
-                              f"measured by {pred.energy.method}"))
+                              energy_basis(report)))
     else:
         figures.append(Figure("Energy", NOT_MEASURED, "",
                               "energy was not measured for this report"))

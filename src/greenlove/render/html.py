@@ -35,7 +35,7 @@ from .format import (
 )
 from .groups import alike_sentence, group_offers
 from .notes import Notes
-from .notices import Notice, first, notices, under
+from .notices import Notice, energy_basis, first, notices, under
 from .page_offers import cloud_section
 from .tracked import (
     check_sentences,
@@ -80,7 +80,8 @@ def _headline(report: ReportData, found: tuple[Notice, ...], notes: Notes) -> li
     if pred.energy is not None:
         e = pred.energy.energy_kwh
         cards.append({"label": "Energy", "point": energy(e.point),
-                      "interval": span(e, energy), "note": pred.energy.method})
+                      "interval": span(e, energy),
+                      "note": f"{energy_basis(report)}; {pred.energy.method}"})
     if pred.cost_usd is not None:
         c = pred.cost_usd
         price = report.assumptions.get("site_electricity_price", {})

@@ -84,3 +84,22 @@ def first(found: tuple[Notice, ...]) -> tuple[Notice, ...]:
 def under(found: tuple[Notice, ...], figure: str) -> tuple[Notice, ...]:
     """The folded warnings of one figure."""
     return tuple(n for n in found if n.tier == FIGURE and n.figure == figure)
+
+
+def energy_basis(report: ReportData) -> str:
+    """How the energy figure was got, in a few words: 'metered (nvml, rapl)', 'estimated, not
+    metered (tdp-estimate, ram-estimate)' or 'metered (nvml) and estimated (ram-estimate)';
+    the energy model's method where no device is listed."""
+    measured = report.benchmark.energy if report.benchmark is not None else None
+    devices = measured.devices if measured is not None else ()
+    methods = list(dict.fromkeys(d.method for d in devices))
+    estimated = [m for m in methods if "estimate" in m]
+    metered = [m for m in methods if m not in estimated]
+    if not methods:
+        pred = report.prediction
+        return pred.energy.method if pred is not None and pred.energy is not None else "not measured"
+    if not metered:
+        return f"estimated, not metered ({', '.join(estimated)})"
+    if not estimated:
+        return f"metered ({', '.join(metered)})"
+    return f"metered ({', '.join(metered)}) and estimated ({', '.join(estimated)})"
