@@ -239,10 +239,6 @@ def _description(report: ReportData, clipped: bool, kept: tuple[float, float] | 
             f" ({fit.method}) is drawn through them and, dashed, on to the full "
             f"{_count(plan.batches_per_epoch)} batches: {duration(epoch.point)} per epoch "
             f"({epoch.confidence:.0%} interval {span(epoch, duration)}).")
-    if fit.intercept_s <= 0:
-        text += (f" The fitted fixed cost per epoch is {signed_duration(fit.intercept_s)}, not above zero:"
-                 " no fixed cost could be measured (a cost below zero is not real; it comes from"
-                 " the noise, or from epoch times that do not grow in a straight line).")
     if kept is None:
         text += " The fitted line is nowhere above the bottom of the chart, so it is not drawn."
     elif clipped:

@@ -15,7 +15,7 @@ from .format import duration, mass, money, ratio, span
 from .groups import group_offers, has_band, is_crusoe, offer_name, rankings
 from .notes import Notes
 
-ORDER_ROWS = 16
+ORDER_ROWS = 10
 """Rows in each sorted order; the rest stay in the JSON (and in the groups above)."""
 
 ORDERS = (("time", "fastest", "time_s", "Time"), ("cost", "cheapest", "cost_usd", "Cost"),
