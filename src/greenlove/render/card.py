@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -25,6 +24,7 @@ from ..errors import GreenloveError
 from ..model import Interval
 from ..result import ReportData
 from .format import duration, energy, mass, money, number, span
+from .groups import offer_name
 from .html import PALETTE
 from .notices import energy_basis
 from .raster import PNG_SIGNATURE, Renderer, find_renderer
@@ -117,11 +117,6 @@ def _centred(lines: tuple[Line, ...], height: float) -> tuple[Line, ...]:
 def _fitting_size(text: str, width: float, sizes: Sequence[float]) -> float:
     """The largest of ``sizes`` at which bold ``text`` fits ``width`` (else the smallest)."""
     return next((s for s in sizes if text_width(text, s, bold=True) <= width), sizes[-1])
-
-
-def _offer_name(offer: Mapping[str, Any]) -> str:
-    gpus = offer.get("gpus") or 1
-    return f"{offer['provider']} {offer['gpu']}" + (f" x{gpus}" if gpus > 1 else "")
 
 
 def _conf(report: ReportData) -> str:
@@ -260,7 +255,7 @@ def _offer_lines(report: ReportData, found: Verdict | None) -> tuple[str, str]:
         role = f"the fastest of {len(report.clouds)} cloud offers"
     if offer is None:
         return ("No cloud comparison in this report", "it was turned off, or the report predates it")
-    head = f"{role[:1].upper()}{role[1:]}: {_offer_name(offer)}, " \
+    head = f"{role[:1].upper()}{role[1:]}: {offer_name(offer)}, " \
            f"{offer.get('speedup', 0):.3g}x faster than here"
     time_s, cost = offer.get("time_s"), offer.get("cost_usd")
     figures = [f"time {duration(time_s['point'])} ({_conf(report)}: {span(time_s, duration)})"
