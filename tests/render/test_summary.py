@@ -213,3 +213,13 @@ def test_hostile_strings_stay_plain_in_both_forms(demo_like) -> None:
     full = render_text(report, full=True)
     assert "GPU \ufffd[31mred\ufffd[0m 0" in full
     assert "[bold]x[/bold]" in full
+
+
+def test_a_tracked_runs_fallbacks_under_its_table_name_their_figure(preflight) -> None:
+    report = dataclasses.replace(_tracked(preflight, actual_s=preflight.prediction.time_s.point),
+                                 warnings=(RAPL, ZONE, PRICE))
+    lines = _inner(render_text(report, width=100))
+    labelled = [line for line in lines if line.startswith("· ")]
+    assert labelled == ["· energy: CPU and RAM energy estimated, not metered (RAPL unavailable)",
+                        "· cost: no price for WORLD: the median of the 145 countries' prices used",
+                        "· CO2e: zone unknown: the world's average grid used"]

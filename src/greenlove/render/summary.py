@@ -87,7 +87,8 @@ def _headline(report: ReportData, found: tuple[Notice, ...], dry: bool) -> tuple
 def _tracked_notes(report: ReportData, found: tuple[Notice, ...]) -> tuple[list, list]:
     """The folded warnings of a tracked run's figures, under its table."""
     figures = ["energy", "cost", "co2"]
-    notes = [note for figure in figures for note in folded(found, figure, indent=2)]
+    notes = [note for figure in figures
+             for note in folded(found, figure, indent=2, labelled=True)]
     return notes, figures
 
 

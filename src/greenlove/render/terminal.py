@@ -139,9 +139,14 @@ def answer_warnings(found: tuple[Notice, ...]) -> list:
     return [Prose("! " + n.text, style="bold yellow") for n in first(found)]
 
 
-def folded(found: tuple[Notice, ...], figure: str, indent: int = 4) -> list:
-    """The folded warnings of one figure, one short line each."""
-    return [line(" " * indent + "· " + n.short, style="dim") for n in under(found, figure)]
+FIGURE_LABEL = {"energy": "energy", "cost": "cost", "co2": "CO2e", "clouds": "clouds"}
+
+
+def folded(found: tuple[Notice, ...], figure: str, indent: int = 4, labelled: bool = False) -> list:
+    """The folded warnings of one figure, one short line each (``labelled``: the figure named,
+    where the lines stand together rather than under their figure)."""
+    label = f"{FIGURE_LABEL.get(figure, figure)}: " if labelled else ""
+    return [line(" " * indent + "· " + label + n.short, style="dim") for n in under(found, figure)]
 
 
 def unplaced(found: tuple[Notice, ...], placed: Sequence[str]) -> list:
