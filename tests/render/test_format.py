@@ -118,3 +118,12 @@ def test_energy_power_mass_ratio_units() -> None:
     assert power(7.28) == "7.28 W" and power(None) == "n/a"
     assert mass(0.000265) == "0.265 g" and mass(3.4) == "3.4 kg" and mass(1200) == "1.2 t"
     assert ratio(12.34) == "12.3x" and ratio(math.nan) == "n/a"
+
+
+def test_a_range_of_speedups_is_written_once_where_its_ends_read_alike() -> None:
+    from greenlove.render.format import ratio_span
+
+    assert ratio_span(11.83, 12.94) == "11.8–12.9x"
+    assert ratio_span(12.31, 12.34) == "12.3x"
+    assert ratio_span(8.1, 11.2, sep="-", unit="") == "8.1-11.2"
+    assert ratio_span(math.nan, 2.0) == "n/a"

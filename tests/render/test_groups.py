@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from greenlove.model import Interval
-from greenlove.render.groups import group_offers, offer_name, rankings, speedup_band, tie_blocks
+from greenlove.render.groups import group_offers, offer_name, rankings, speedup_band
 
 
 def _offer(provider, gpu, speedup, band=None, cost=None, co2=None, gpus=1, here_s=100.0):
@@ -60,7 +60,7 @@ def test_rankings_include_here_and_share_places_when_tied(preflight) -> None:
     ranked = rankings(report)
     fastest = [(e.place, e.name) for e in ranked["fastest"]]
     assert fastest == [(1, "C Z"), (1, "B Y"), (3, "A X"), (3, "here")]   # A's 0.9-1.2x holds 1
-    assert [b[0].place for b in tie_blocks(ranked["fastest"])] == [1, 3]
+    assert list(dict.fromkeys(e.place for e in ranked["fastest"])) == [1, 3]
     cheapest = [(e.place, e.tied, e.name) for e in ranked["cheapest"]]
     assert cheapest[:2] == [(1, True, "A X"), (1, True, "B Y")] and cheapest[-1][2] == "here"
     assert ranked["lowest_co2"][0].here and not ranked["lowest_co2"][0].tied
@@ -76,13 +76,12 @@ def test_here_is_always_in_a_ranking_even_below_the_cut(preflight) -> None:
 
 
 def test_when_gpu_size_does_not_matter_it_is_said_once() -> None:
-    from greenlove.render.format import money
     from greenlove.render.groups import alike_sentence
 
     offers = [_offer("P", f"G{i}", 12.0 + 0.05 * i, cost=1.0 + i) for i in range(6)]
-    sentence = alike_sentence(group_offers(offers), money)
+    sentence = alike_sentence(group_offers(offers))
     assert sentence == ("6 of 6 offers, on 6 different GPUs, run it at about the same speed "
                         "(12-12.2x): this model is too small for a bigger GPU to help, so pick "
                         "the cheapest: P G0, $1.00.")
     spread = [_offer("P", f"G{i}", 2.0 ** i, (0.9 * 2 ** i, 1.1 * 2 ** i)) for i in range(6)]
-    assert alike_sentence(group_offers(spread), money) is None
+    assert alike_sentence(group_offers(spread)) is None

@@ -14,18 +14,16 @@ import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .._files import write_bytes_atomic, write_text_atomic
 from ..errors import GreenloveError
 from ..model import Interval
 from ..result import ReportData
+from .facts import created_text, device_name
 from .format import duration, energy, mass, money, number, span
 from .groups import offer_name
-from .html import PALETTE
+from .html import PALETTE, template_environment
 from .notices import energy_basis
 from .raster import PNG_SIGNATURE, Renderer, find_renderer
 from .textfit import NBSP, clean, text_width, truncate, wrap
@@ -124,21 +122,9 @@ def _conf(report: ReportData) -> str:
     return f"{pred.time_s.confidence:.0%}" if pred is not None else "95%"
 
 
-def _created(report: ReportData) -> str:
-    try:
-        return datetime.fromisoformat(report.created_at).strftime("%Y-%m-%d %H:%M UTC")
-    except (TypeError, ValueError):
-        return report.created_at or "unknown date"
-
-
-def _device(report: ReportData) -> str:
-    local = (report.comparison.get("local") or {}).get("device") or {}
-    return str(local.get("name") or report.environment.get("device") or "this machine")
-
-
 def _what_was_run(report: ReportData) -> str:
     plan = report.plan
-    return f"{plan.epochs:,} epochs of {plan.batches_per_epoch:,} batches on {_device(report)}"
+    return f"{plan.epochs:,} epochs of {plan.batches_per_epoch:,} batches on {device_name(report)}"
 
 
 def _tracked_run(report: ReportData) -> bool:
@@ -308,7 +294,7 @@ def card_boxes(report: ReportData) -> tuple[Box, ...]:
     boxes = []
 
     title = f"greenlove {report.greenlove_version}"
-    date = _created(report)
+    date = created_text(report)
     date_w = min(text_width(date, 18), 360)
     header = (Line(0, 34, truncate(clean(title), 30, INNER - date_w - 24, bold=True), 30, True),
               Line(INNER, 34, truncate(clean(date), 18, 360), 18, fill=MUTED, anchor="end"),
@@ -356,7 +342,7 @@ def card_boxes(report: ReportData) -> tuple[Box, ...]:
 
 def _description(report: ReportData, found: Verdict | None) -> str:
     """The card's text alternative: its words in full, untruncated where they were cut."""
-    parts = [f"greenlove {report.greenlove_version}, {_created(report)}: "
+    parts = [f"greenlove {report.greenlove_version}, {created_text(report)}: "
              f"{_what_was_run(report)}."]
     label, headline, reason, _ = _answer(report, found)
     parts.append(found.text if found is not None else f"{label}: {headline}. {reason}.")
@@ -370,17 +356,11 @@ def _description(report: ReportData, found: Verdict | None) -> str:
     return clean(" ".join(parts)).replace(NBSP, " ")
 
 
-def _environment() -> Environment:
-    return Environment(loader=PackageLoader("greenlove", "render/templates"),
-                       autoescape=select_autoescape(default=True, default_for_string=True),
-                       trim_blocks=True, lstrip_blocks=True)
-
-
 def render_card_svg(report: ReportData) -> str:
     """The card as one standalone SVG document (no fonts, images or scripts from anywhere)."""
     found = _verdict(report)
     _, headline, _, _ = _answer(report, found)
-    return _environment().get_template("card.svg.j2").render(
+    return template_environment().get_template("card.svg.j2").render(
         width=WIDTH, height=HEIGHT, font=FONT, paper=PAPER, boxes=card_boxes(report),
         title=clean(f"greenlove: {headline}"), description=_description(report, found),
         accent_top=PALETTE[2])

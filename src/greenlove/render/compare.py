@@ -11,15 +11,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from .._files import write_text_atomic
 from ..model import Interval
 from ..result import ReportData
+from .facts import created_text, device_name
 from .format import duration, energy, mass, money, number, percent, span
 from .groups import offer_name
-from .html import _environment
+from .html import template_environment
 from .tracked import comparisons, is_dry_run, outcome
 from .verdict import MAX_COST_RATIO, verdict
 
@@ -92,19 +92,6 @@ def _kind(report: ReportData) -> str:
                             else ", no pre-flight")
 
 
-def _created(report: ReportData) -> str:
-    try:
-        return datetime.fromisoformat(report.created_at).strftime("%Y-%m-%d %H:%M UTC")
-    except ValueError:
-        return report.created_at or "unknown date"
-
-
-def _device(report: ReportData) -> str:
-    local = report.comparison.get("local") or {}
-    name = (local.get("device") or {}).get("name") if isinstance(local, dict) else None
-    return str(name or report.environment.get("device") or "unknown")
-
-
 def _plan_cells(report: ReportData) -> dict[str, Cell]:
     plan = report.plan
     workers = f"{plan.num_workers:,}" + (", persistent" if plan.persistent_workers else "")
@@ -117,9 +104,9 @@ def _plan_cells(report: ReportData) -> dict[str, Cell]:
         "dataset": Cell(f"{plan.dataset_size:,} items") if plan.dataset_size is not None
         else Cell(MISSING, "not known (an iterable dataset)"),
         "workers": Cell(workers),
-        "device": Cell(_device(report)),
+        "device": Cell(device_name(report, "unknown")),
         "version": Cell(report.greenlove_version or "unknown"),
-        "date": Cell(_created(report)),
+        "date": Cell(created_text(report)),
     }
 
 
@@ -318,7 +305,7 @@ def render_compare_html(reports: Sequence[ReportData], labels: Sequence[str]) ->
     """The comparison as one self-contained HTML page (no scripts, nothing loaded)."""
     comparison = compare_reports(reports, labels)
     title = comparison.answer[0] if comparison.answer else "Reports compared"
-    return _environment().get_template("compare.html.j2").render(
+    return template_environment().get_template("compare.html.j2").render(
         c=comparison, page_title=f"greenlove: {title}")
 
 

@@ -140,6 +140,15 @@ def ratio(factor: float) -> str:
     return "n/a" if not math.isfinite(factor) else f"{_sig3(factor)}x"
 
 
+def ratio_span(low: float, high: float, sep: str = "–", unit: str = "x") -> str:
+    """A range of speed-ups: '11.8–12.9x', or '12.3x' where both ends read alike (``unit`` ''
+    for a bare '11.8-12.9' beside a speed-up already written)."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "n/a"
+    low_text, high_text = _sig3(low), _sig3(high)
+    return f"{low_text}{unit}" if low_text == high_text else f"{low_text}{sep}{high_text}{unit}"
+
+
 def span(value: Any, fmt: Callable[[float], str], sep: str = " – ") -> str:
     """'1.2 s – 3.4 s': an interval's low and high in ``fmt``'s unit; ``value`` an Interval, its
     JSON form or a (low, high) pair; '—' where there is none. Two ends that read the same are

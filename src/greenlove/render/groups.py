@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..result import ReportData
+from .format import money, ratio_span
 
 TIE_REL = 0.05
 """Costs or CO2e within this share of each other are a tie (prices are list prices, the energy
@@ -62,15 +63,22 @@ def is_crusoe(offer: Mapping[str, Any]) -> bool:
     return str(offer.get("provider", "")).startswith("Crusoe")
 
 
+def cost_equals(offers: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The priced offers within TIE_REL of the cheapest, Crusoe's first, then by cost (empty:
+    no offer has a price)."""
+    priced = [o for o in offers if point_of(o.get("cost_usd")) is not None]
+    if not priced:
+        return []
+    least = min(point_of(o["cost_usd"]) for o in priced)
+    equals = [o for o in priced if point_of(o["cost_usd"]) <= least * (1 + TIE_REL)]
+    return sorted(equals, key=lambda o: (not is_crusoe(o), point_of(o["cost_usd"])))
+
+
 def cheapest(offers: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """The cheapest priced offer, Crusoe's first among those within TIE_REL of it (None: no
     offer has a price)."""
-    priced = [o for o in offers if point_of(o.get("cost_usd")) is not None]
-    if not priced:
-        return None
-    least = min(point_of(o["cost_usd"]) for o in priced)
-    equals = [o for o in priced if point_of(o["cost_usd"]) <= least * (1 + TIE_REL)]
-    return min(equals, key=lambda o: (not is_crusoe(o), point_of(o["cost_usd"])))
+    equals = cost_equals(offers)
+    return equals[0] if equals else None
 
 
 @dataclass(frozen=True)
@@ -80,7 +88,6 @@ class OfferGroup:
     offers: tuple[Mapping[str, Any], ...]
     shared: tuple[float, float]            # the speed-up all members' intervals hold
     cheapest: Mapping[str, Any] | None     # priced, Crusoe first among equals; None: no price
-    greenest: Mapping[str, Any] | None     # lowest location-based CO2e
 
     @property
     def size(self) -> int:
@@ -93,6 +100,21 @@ class OfferGroup:
         return min(points), max(points)
 
     @property
+    def times(self) -> tuple[float, float] | None:
+        """The lowest and highest predicted time (s) in the group (None: none has one)."""
+        points = [t for t in (point_of(o.get("time_s")) for o in self.offers) if t is not None]
+        return (min(points), max(points)) if points else None
+
+    @property
+    def crusoe_best(self) -> Mapping[str, Any] | None:
+        """Crusoe's cheapest offer in the group (its first where none is priced), where the
+        group's cheapest is someone else's: the one to name beside it (None: nothing to add)."""
+        crusoe = [o for o in self.offers if is_crusoe(o)]
+        if not crusoe or (self.cheapest is not None and is_crusoe(self.cheapest)):
+            return None
+        return cheapest(crusoe) or crusoe[0]
+
+    @property
     def gpus(self) -> tuple[str, ...]:
         """The distinct GPUs in the group, in order."""
         names = []
@@ -101,6 +123,12 @@ class OfferGroup:
             if gpu not in names:
                 names.append(gpu)
         return tuple(names)
+
+
+def _by_cost(offer: Mapping[str, Any]) -> tuple[bool, float, bool]:
+    """Cheapest first, Crusoe first among equal costs, unpriced last."""
+    cost = point_of(offer.get("cost_usd"))
+    return cost is None, cost if cost is not None else 0.0, not is_crusoe(offer)
 
 
 def group_offers(offers: Sequence[Mapping[str, Any]]) -> tuple[OfferGroup, ...]:
@@ -120,16 +148,8 @@ def group_offers(offers: Sequence[Mapping[str, Any]]) -> tuple[OfferGroup, ...]:
             else:
                 keep.append(offer)
         remaining = keep
-
-        def by_cost(o: Mapping[str, Any]) -> tuple[bool, float, bool]:
-            cost = point_of(o.get("cost_usd"))
-            return (cost is None, round(cost / 1e-12) * 1e-12 if cost is not None else 0.0,
-                    not is_crusoe(o))
-
-        members.sort(key=by_cost)
-        greenest = min((o for o in members if point_of(o.get("co2_kg")) is not None),
-                       key=lambda o: point_of(o["co2_kg"]), default=None)
-        groups.append(OfferGroup(tuple(members), (low, high), cheapest(members), greenest))
+        members.sort(key=_by_cost)
+        groups.append(OfferGroup(tuple(members), (low, high), cheapest(members)))
     return tuple(groups)
 
 
@@ -171,11 +191,7 @@ def rankings(report: ReportData, limit: int = 5) -> dict[str, list[Ranked]]:
     value (here is exactly 1x); cost and CO2e: tied within TIE_REL."""
     pred = report.prediction
     offers = list(report.clouds)
-    here: dict[str, float | None] = {
-        "time": pred.time_s.point if pred is not None else None,
-        "cost": pred.cost_usd.point if pred is not None and pred.cost_usd is not None else None,
-        "co2": pred.co2_kg.point if pred is not None and pred.co2_kg is not None else None,
-    }
+    here = {key: getattr(pred, key, None) for key in ("time_s", "cost_usd", "co2_kg")}
 
     def bands(entry: tuple[float, str, Mapping[str, Any] | None]) -> tuple[float, float]:
         return (1.0, 1.0) if entry[2] is None else speedup_band(entry[2])
@@ -192,9 +208,9 @@ def rankings(report: ReportData, limit: int = 5) -> dict[str, list[Ranked]]:
                             ("lowest_co2", "co2_kg", close)):
         entries = [(point_of(o.get(key)), offer_name(o), o) for o in offers]
         entries = [e for e in entries if e[0] is not None]
-        mine = here[{"time_s": "time", "cost_usd": "cost", "co2_kg": "co2"}[key]]
-        if mine is not None and math.isfinite(mine):
-            entries.append((mine, HERE, None))
+        mine = here[key]
+        if mine is not None and math.isfinite(mine.point):
+            entries.append((mine.point, HERE, None))
         entries.sort(key=lambda e: (e[0], e[2] is not None, not (e[2] and is_crusoe(e[2]))))
         ranked = _places(entries, ties)
         cut = [e for e in ranked if e.place <= limit]
@@ -204,33 +220,21 @@ def rankings(report: ReportData, limit: int = 5) -> dict[str, list[Ranked]]:
     return result
 
 
-def tie_blocks(ranked: Sequence[Ranked]) -> list[list[Ranked]]:
-    """A ranking cut into its places: each block one place, its entries tied."""
-    blocks: list[list[Ranked]] = []
-    for entry in ranked:
-        if blocks and blocks[-1][0].place == entry.place:
-            blocks[-1].append(entry)
-        else:
-            blocks.append([entry])
-    return blocks
-
-
 ALIKE_SHARE = 0.75
 """When the fastest group holds this share of the offers, GPU size does not matter: said."""
 
 
-def alike_sentence(groups: Sequence[OfferGroup], money: Any) -> str | None:
+def alike_sentence(groups: Sequence[OfferGroup]) -> str | None:
     """The one insight a wall of rows hides: when most offers, on several GPUs, cannot be told
     apart in speed, a bigger GPU buys nothing and the cheapest of them is the pick (None when
-    that is not so). ``money`` formats the cheapest's cost."""
+    that is not so)."""
     total = sum(g.size for g in groups)
     if not groups or total < 4:
         return None
     first = groups[0]
     if first.size < ALIKE_SHARE * total or len(first.gpus) < 4:
         return None
-    low, high = first.speedups
-    speed = f"{low:.3g}x" if f"{low:.3g}" == f"{high:.3g}" else f"{low:.3g}-{high:.3g}x"
+    speed = ratio_span(*first.speedups, sep="-")
     sentence = (f"{first.size} of {total} offers, on {len(first.gpus)} different GPUs, run it at "
                 f"about the same speed ({speed}): this model is too small for a bigger GPU to "
                 "help")

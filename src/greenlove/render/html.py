@@ -7,8 +7,8 @@ charts.py only turns them into coordinates.
 
 from __future__ import annotations
 
+import functools
 import math
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from ..result import ReportData
 from .charts import convergence_chart, power_chart
 from .co2 import co2_story
 from .evidence import epoch_chart, epoch_split
+from .facts import created_text, site_facts
 from .format import (
     duration,
     energy,
@@ -52,7 +53,10 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 
 
 
-def _environment() -> Environment:
+@functools.cache
+def template_environment() -> Environment:
+    """The one Jinja environment of the page, the comparison and the card: the package's
+    templates, autoescaped, with the formatters as filters (made once, templates compiled once)."""
     env = Environment(loader=PackageLoader("greenlove", "render/templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       trim_blocks=True, lstrip_blocks=True)
@@ -71,6 +75,7 @@ def _headline(report: ReportData, found: tuple[Notice, ...], notes: Notes) -> li
     pred = report.prediction
     if pred is None:
         return []
+    site = site_facts(report)
     cards: list[dict[str, Any]] = [{"label": "Time", "point": duration(pred.time_s.point),
               "interval": span(pred.time_s, duration),
               "note": f"{report.plan.epochs} epochs" + (
@@ -84,15 +89,11 @@ def _headline(report: ReportData, found: tuple[Notice, ...], notes: Notes) -> li
                       "note": f"{energy_basis(report)}; {pred.energy.method}"})
     if pred.cost_usd is not None:
         c = pred.cost_usd
-        price = report.assumptions.get("site_electricity_price", {})
         cards.append({"label": "Electricity cost", "point": money(c.point),
                       "interval": span(c, money),
-                      "note": f"at {number(price.get('value', 0))} USD/kWh "
-                              f"({price.get('method', '?')})"})
+                      "note": f"at {site.price} ({site.price_method})"})
     if pred.co2_kg is not None:
         c = pred.co2_kg
-        zone = report.assumptions.get("site_zone", {})
-        grid = report.assumptions.get("site_carbon_intensity", {})
         story = co2_story(report)
         extra = []
         if story is not None and story.equivalent is not None:
@@ -102,8 +103,8 @@ def _headline(report: ReportData, found: tuple[Notice, ...], notes: Notes) -> li
             extra.append({"text": story.saving, "ref": None})
         cards.append({"label": "CO2e", "point": mass(c.point),
                       "interval": span(c, mass),
-                      "note": f"location-based: {zone.get('value', '?')} grid, "
-                              f"{number(grid.get('value', 0))} g/kWh", "extra": extra})
+                      "note": f"location-based: {site.zone} grid, {site.grid}",
+                      "extra": extra})
     for card in cards:
         card["folded"] = under(found, _FIGURE_OF_CARD[card["label"]])
     return cards
@@ -170,10 +171,7 @@ def render_html(report: ReportData) -> str:
     sizes: dict[int, list[tuple[int, float, str]]] = {}
     for record, role in zip(bench.epochs if bench else (), bench.roles if bench else ()):
         sizes.setdefault(record.sample_batches, []).append((record.order + 1, record.epoch_s, role))
-    try:
-        created = datetime.fromisoformat(report.created_at).strftime("%Y-%m-%d %H:%M UTC")
-    except ValueError:
-        created = report.created_at or "unknown date"
+    created = created_text(report)
     dry_run = is_dry_run(report)
     preflight = bench is not None and pred is not None and not dry_run
     page_title, heading = _titles(report)
@@ -197,7 +195,7 @@ def render_html(report: ReportData) -> str:
         "first_warnings": first_warnings,
         "folded_count": len(found) - len(first_warnings),
         "folded": {"clouds": under(found, "clouds")},
-        "alike": alike_sentence(groups, money),
+        "alike": alike_sentence(groups),
         "benchmark_share": share,
         "epoch_chart": epoch_chart(report) if preflight else None,
         "epoch_split": epoch_split(report) if preflight else None,
@@ -211,7 +209,7 @@ def render_html(report: ReportData) -> str:
     }
     context["notes"] = notes.items
     context["index"] = _index(context)
-    return _environment().get_template("report.html.j2").render(**context)
+    return template_environment().get_template("report.html.j2").render(**context)
 
 
 def save_html(report: ReportData, path: str | Path) -> Path:

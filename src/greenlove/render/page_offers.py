@@ -5,14 +5,13 @@ the report's."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from ..result import ReportData
 from .charts import bar_share
-from .format import duration, mass, money, ratio, span
-from .groups import group_offers, has_band, is_crusoe, offer_name, rankings
+from .format import duration, mass, money, ratio, ratio_span, span
+from .groups import group_offers, has_band, is_crusoe, offer_name, point_of, rankings
 from .notes import Notes
 
 ORDER_ROWS = 10
@@ -23,18 +22,13 @@ ORDERS = (("time", "fastest", "time_s", "Time"), ("cost", "cheapest", "cost_usd"
 """(tab id, ranking, figure key, label)."""
 
 
-def _point(value: Mapping[str, Any] | None) -> float | None:
-    point = (value or {}).get("point")
-    return float(point) if isinstance(point, (int, float)) and math.isfinite(point) else None
-
-
 def _speedup_text(offer: Mapping[str, Any]) -> tuple[str, str]:
     """('12.3x', '11.8–12.9x') or ('12.3x', '') where there is no interval."""
     if not has_band(offer):
         return ratio(offer.get("speedup") or 0.0), ""
     band = offer["speedup_interval"]
-    low, high = ratio(band["low"]), ratio(band["high"])
-    return ratio(offer.get("speedup") or 0.0), ("" if low == high else f"{low[:-1]}–{high}")
+    spread = ratio_span(band["low"], band["high"])
+    return ratio(offer.get("speedup") or 0.0), ("" if spread == ratio(band["low"]) else spread)
 
 
 def _figures(entry: Mapping[str, Any]) -> dict[str, str]:
@@ -42,7 +36,7 @@ def _figures(entry: Mapping[str, Any]) -> dict[str, str]:
     out = {}
     for key, fmt in (("time_s", duration), ("cost_usd", money), ("co2_kg", mass)):
         value = entry.get(key)
-        point = _point(value)
+        point = point_of(value)
         out[key] = "—" if point is None else fmt(point)
         out[key + "_span"] = "" if point is None else span(value, fmt)
     return out
@@ -89,17 +83,26 @@ def _row(entry: Mapping[str, Any] | None, local: Mapping[str, Any], notes: Notes
         claimed = "—" if entry.get("co2_claimed_kg") is None else mass(entry["co2_claimed_kg"])
         source = entry
         how = _how(entry)
-    bars = {key: bar_share(_point(source.get(key)), scale[key]) for key in scale}
+    bars = {key: bar_share(point_of(source.get(key)), scale[key]) for key in scale}
     return {"name": name, "here": entry is None, "crusoe": crusoe, "speedup": speed,
             "speedup_band": band, "method": method, "refs": refs, "claimed": claimed, "how": how,
-            "bars": bars, "spot": money(_point(entry.get("cost_spot_usd")))
-            if entry is not None and _point(entry.get("cost_spot_usd")) is not None else "",
+            "bars": bars, "spot": money(point_of(entry.get("cost_spot_usd")))
+            if entry is not None and point_of(entry.get("cost_spot_usd")) is not None else "",
             **figures}
+
+
+def _named(offer: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """An offer as the group line names it: its name and cost."""
+    if offer is None:
+        return None
+    cost = point_of(offer.get("cost_usd"))
+    return {"name": offer_name(offer),
+            "cost": money(cost) if cost is not None else "no published price"}
 
 
 def cloud_section(report: ReportData, notes: Notes) -> dict[str, Any]:
     """What the clouds section shows: ``groups`` (alike offers), ``orders`` (three sorted
-    tables), ``here`` (this machine's row) and counts."""
+    tables, this machine's row among them), ``local`` and the count."""
     offers = list(report.clouds)
     local = report.comparison.get("local", {}) or {}
     if not offers:
@@ -107,26 +110,16 @@ def cloud_section(report: ReportData, notes: Notes) -> dict[str, Any]:
     entries = [*offers, local]
 
     def largest(key: str) -> float:
-        values = [_point(e.get(key)) for e in entries]
+        values = [point_of(e.get(key)) for e in entries]
         return max((v for v in values if v is not None), default=0.0)
 
     scale = {key: largest(key) for key in ("time_s", "cost_usd", "co2_kg")}
     groups = []
     for group in group_offers(offers):
-        low, high = group.speedups
-        cheapest = group.cheapest
-        crusoe = next((o for o in group.offers if is_crusoe(o)), None)
-        times = [_point(o.get("time_s")) for o in group.offers]
-        times = [t for t in times if t is not None]
         groups.append({
-            "size": group.size, "gpus": group.gpus,
-            "speedups": ratio(low) if ratio(low) == ratio(high) else f"{ratio(low)[:-1]}–{ratio(high)}",
-            "times": span((min(times), max(times)), duration) if times else "—",
-            "cheapest": None if cheapest is None else
-            {"name": offer_name(cheapest), "cost": money(cheapest["cost_usd"]["point"])},
-            "crusoe": None if crusoe is None or crusoe is cheapest else
-            {"name": offer_name(crusoe), "cost": money(_point(crusoe.get("cost_usd")))
-             if _point(crusoe.get("cost_usd")) is not None else "no published price"},
+            "size": group.size, "gpus": group.gpus, "speedups": ratio_span(*group.speedups),
+            "times": span(group.times, duration) if group.times else "—",
+            "cheapest": _named(group.cheapest), "crusoe": _named(group.crusoe_best),
             "rows": [_row(o, local, notes, scale) for o in group.offers],
         })
     ranked = rankings(report, limit=ORDER_ROWS)
@@ -142,7 +135,7 @@ def cloud_section(report: ReportData, notes: Notes) -> dict[str, Any]:
             rows.append(row)
         shown = sum(1 for r in rows if not r["here"])
         orders.append({"tab": tab, "label": label, "key": key, "rows": rows,
-                       "hidden": len([o for o in offers if _point(o.get(key)) is not None]) - shown,
-                       "unpriced": len([o for o in offers if _point(o.get(key)) is None])})
+                       "hidden": len([o for o in offers if point_of(o.get(key)) is not None]) - shown,
+                       "unpriced": len([o for o in offers if point_of(o.get(key)) is None])})
     return {"count": len(offers), "groups": groups, "orders": orders,
-            "local": local, "here": _row(None, local, notes, scale)}
+            "local": local}

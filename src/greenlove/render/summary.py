@@ -13,7 +13,8 @@ from rich.panel import Panel
 from rich.text import Text
 
 from ..result import ReportData
-from .format import duration, energy, mass, money, number, percent, plain, span
+from .facts import site_facts
+from .format import duration, energy, mass, money, percent, plain, span
 from .groups import group_offers
 from .notices import Notice, notices
 from .summary_full import full_renderable
@@ -37,7 +38,7 @@ FULL_HINT = "greenlove show --full {file} for everything (power sources, samples
 
 def _headline_rows(report: ReportData) -> list[tuple[str, str, str, str, str | None]]:
     """(label, point, interval, note, figure) of each predicted quantity."""
-    pred, site = report.prediction, report.assumptions
+    pred, site = report.prediction, site_facts(report)
     rows: list[tuple[str, str, str, str, str | None]] = [
         ("wall time", duration(pred.time_s.point), span(pred.time_s, duration), "", None)]
     if pred.fresh_process_s is not None:
@@ -48,14 +49,11 @@ def _headline_rows(report: ReportData) -> list[tuple[str, str, str, str, str | N
         en = pred.energy.energy_kwh
         rows.append(("energy", energy(en.point), span(en, energy), "", "energy"))
     if pred.cost_usd is not None:
-        price = site.get("site_electricity_price", {})
         rows.append(("electricity cost", money(pred.cost_usd.point), span(pred.cost_usd, money),
-                     f"at {number(price.get('value', 0))} USD/kWh", "cost"))
+                     f"at {site.price}", "cost"))
     if pred.co2_kg is not None:
-        zone, grid = site.get("site_zone", {}), site.get("site_carbon_intensity", {})
         rows.append(("CO2e", mass(pred.co2_kg.point), span(pred.co2_kg, mass),
-                     f"{zone.get('value', '?')} grid, {number(grid.get('value', 0))} g/kWh",
-                     "co2"))
+                     f"{site.zone} grid, {site.grid}", "co2"))
     return rows
 
 

@@ -12,21 +12,22 @@ from rich.table import Table
 from rich.text import Text
 
 from ..result import ReportData
+from .facts import site_facts
 from .format import (
     duration,
     energy,
     epoch_model,
     mass,
     money,
-    number,
     percent,
     plain,
     power,
     ratio,
+    ratio_span,
     si,
     span,
 )
-from .groups import OfferGroup, group_offers
+from .groups import OfferGroup, group_offers, has_band
 from .notices import Notice, notices
 from .offers import cloud_rows
 from .terminal import (
@@ -74,18 +75,15 @@ def _prediction_table(report: ReportData, found: tuple[Notice, ...]) -> Table:
         row(table, f"energy, {plan.epochs} epochs ({pred.energy.method})", energy(en.point),
             span(en, energy))
         _notes(table, found, "energy")
-    site = report.assumptions
+    site = site_facts(report)
     if pred.cost_usd is not None:
-        price = site.get("site_electricity_price", {})
-        row(table, f"electricity cost (at {number(price.get('value', 0))} USD/kWh, "
-                   f"{price.get('method', '?')})", money(pred.cost_usd.point),
+        row(table, f"electricity cost (at {site.price}, {site.price_method})",
+            money(pred.cost_usd.point),
             span(pred.cost_usd, money))
         _notes(table, found, "cost")
     if pred.co2_kg is not None:
-        zone = site.get("site_zone", {})
-        grid = site.get("site_carbon_intensity", {})
-        row(table, f"CO2e ({zone.get('value', '?')} grid, {number(grid.get('value', 0))} g/kWh, "
-                   f"{zone.get('method', '?')})", mass(pred.co2_kg.point),
+        row(table, f"CO2e ({site.zone} grid, {site.grid}, {site.zone_method})",
+            mass(pred.co2_kg.point),
             span(pred.co2_kg, mass))
         _notes(table, found, "co2")
     return table
@@ -100,9 +98,8 @@ def _speedup_cell(o, label: bool = True) -> str:
     """The offer's speed-up, its 95% interval where it has one, and (``label``) its method's short
     label."""
     band = o.get("speedup_interval") or {}
-    low, high = band.get("low"), band.get("high")
-    spread = f" ({low:.3g}-{high:.3g})" if low is not None and high is not None \
-        and high > low else ""
+    spread = f" ({ratio_span(band['low'], band['high'], sep='-', unit='')})" \
+        if has_band(o) and band["high"] > band["low"] else ""
     method = _SHORT.get(o['speedup_method'], '') if label else ""
     return f"{o['speedup']:.3g}x{spread} {method}".rstrip()
 
@@ -135,10 +132,9 @@ def _cloud_table(report: ReportData, groups: Sequence[OfferGroup]) -> Table | No
             continue
         if table.rows:
             table.add_section()
-        times = [o["time_s"]["point"] for o in group.offers]
         alike = f"{group.size} alike" if group.size > 1 else "alone"
         row(table, f"{alike}: {span(group.speedups, ratio, '–')}", "",
-            span((min(times), max(times)), duration, "–"), "", "", "", "", style="bold")
+            span(group.times, duration, "–"), "", "", "", "", style="bold")
         for o in members:
             t, c, spot, co2 = o["time_s"], o["cost_usd"], o["cost_spot_usd"], o["co2_kg"]
             row(table,

@@ -16,15 +16,7 @@ from rich.text import Text
 
 from ..result import ReportData
 from .format import duration, mass, money, plain, ratio, span
-from .groups import (
-    OfferGroup,
-    Ranked,
-    alike_sentence,
-    cheapest,
-    is_crusoe,
-    offer_name,
-    rankings,
-)
+from .groups import OfferGroup, Ranked, alike_sentence, offer_name, point_of, rankings
 from .notices import Notice, first, under
 from .tracked import check_sentences, comparisons, forecast_sentences, progress_rows
 
@@ -185,45 +177,40 @@ MAX_GROUPS = 3
 
 
 def _cost(offer: Mapping[str, Any] | None) -> str:
-    value = (offer or {}).get("cost_usd") or {}
-    return money(value["point"]) if isinstance(value.get("point"), (int, float)) else "no price"
+    cost = point_of((offer or {}).get("cost_usd"))
+    return money(cost) if cost is not None else "no price"
 
 
 def _crusoe_best(group: OfferGroup) -> str:
-    """'; Crusoe: A40 0.25¢' where the group's cheapest is not Crusoe's but Crusoe has one."""
-    if group.cheapest is not None and is_crusoe(group.cheapest):
-        return ""
-    crusoe = [o for o in group.offers if is_crusoe(o)]
-    if not crusoe:
-        return ""
-    best = cheapest(crusoe) or crusoe[0]
-    return f"; Crusoe: {offer_name(best)} {_cost(best)}"
+    """'Crusoe Cloud A40 0.25¢' where the group's cheapest is not Crusoe's but Crusoe has one."""
+    best = group.crusoe_best
+    return "" if best is None else f"{offer_name(best)} {_cost(best)}"
 
 
 def group_line(group: OfferGroup) -> str:
     """'any of these 59 offers on 20 GPUs: 12.2x–12.4x, 10.0 s; cheapest RunPod ... 0.095¢;
     Crusoe: Crusoe Cloud A40 0.25¢'."""
-    times = [o["time_s"]["point"] for o in group.offers]
     speed = span(group.speedups, ratio, "–")
-    took = span((min(times), max(times)), duration, "–")
+    took = span(group.times, duration, "–")
     if group.size == 1:
         offer = group.offers[0]
         return f"{offer_name(offer)}: {speed}, {took}; {_cost(offer)}"
     gpus = len(group.gpus)
     pick = (f"cheapest {offer_name(group.cheapest)} {_cost(group.cheapest)}"
             if group.cheapest is not None else "none has a published price")
+    crusoe = _crusoe_best(group)
     return (f"any of these {group.size} offers on {gpus} GPU{'s' if gpus != 1 else ''}: "
-            f"{speed}, {took}; {pick}{_crusoe_best(group)}")
+            f"{speed}, {took}; {pick}" + (f"; Crusoe: {crusoe}" if crusoe else ""))
 
 
 def group_lines(groups: Sequence[OfferGroup]) -> list[str]:
     """The fastest groups, one sentence each (the first as the 'GPU size does not matter'
     sentence when it is so), and the slower rest in one line."""
     lines = []
-    alike = alike_sentence(groups, money)
+    alike = alike_sentence(groups)
     for index, group in enumerate(groups[:MAX_GROUPS]):
         if index == 0 and alike is not None:
-            crusoe = _crusoe_best(group).removeprefix("; Crusoe: ")
+            crusoe = _crusoe_best(group)
             lines.append(alike + (f" Crusoe's cheapest of them: {crusoe}." if crusoe else ""))
         else:
             lines.append(group_line(group))

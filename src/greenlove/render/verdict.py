@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..result import ReportData
-from .format import duration, mass, money
-from .groups import TIE_REL, cheapest, group_offers, is_crusoe, offer_name, point_of
+from .format import duration, mass, money, ratio_span
+from .groups import cost_equals, group_offers, has_band, is_crusoe, offer_name, point_of
 
 SHORT_RUN_S = 600.0
 """Below this (10 min here), an instance's start-up (minutes) and minimum billing outweigh the
@@ -57,12 +57,11 @@ class Verdict:
 
 
 def _faster(offer: Mapping[str, Any]) -> bool | None:
-    """True: faster than here (its speed-up's interval above 1); None: a tie; False: slower."""
-    band = offer.get("speedup_interval") or {}
-    low, high = band.get("low"), band.get("high")
+    """True: faster than here (its speed-up's interval above 1, or its point where it has no
+    interval); None: a tie; False: slower."""
     speedup = offer.get("speedup") or 0.0
-    if low is None or high is None:
-        low = high = speedup
+    low, high = (speedup, speedup) if not has_band(offer) else \
+        (offer["speedup_interval"]["low"], offer["speedup_interval"]["high"])
     if low > 1:
         return True
     if high < 1:
@@ -106,23 +105,21 @@ def verdict(report: ReportData) -> Verdict | None:
             "the faster ones have no published price"
         return Verdict("stay", (f"Stay here: {here}; of {len(offers)} cloud offers, {said}.",),
                        ("Stay here", f"of {len(offers)} cloud offers, {said}"))
-    pick = cheapest(priced)
-    cheapest_cost = min(point_of(o["cost_usd"]) for o in priced)
-    equals = [o for o in priced if point_of(o["cost_usd"]) <= cheapest_cost * (1 + TIE_REL)]
+    equals = cost_equals(priced)
+    pick = equals[0]
     cost = point_of(pick["cost_usd"])
     co2 = point_of(pick.get("co2_kg"))
     band = pick.get("speedup_interval") or {}
-    spread = (f" ({band['low']:.3g}-{band['high']:.3g}x)"
-              if band.get("low") is not None and band.get("high") is not None
-              and band["high"] > band["low"] else "")
-    figures = (f"{pick['speedup']:.3g}x faster{spread}: {duration(point_of(pick['time_s']))} "
+    spread = (f" ({ratio_span(band['low'], band['high'], sep='-')})"
+              if has_band(pick) and band["high"] > band["low"] else "")
+    faster_by = f"{pick['speedup']:.3g}x faster"
+    figures = (f"{faster_by}{spread}: {duration(point_of(pick['time_s']))} "
                f"instead of {duration(here_s)}, for {money(cost)}"
                + (f" (here {money(here_cost)})" if here_cost is not None else "")
                + (f", {mass(co2)} CO2e location-based" if co2 is not None else "")
                + (f" ({mass(pick['co2_claimed_kg'])} as the provider claims, market-based)"
                   if isinstance(pick.get("co2_claimed_kg"), (int, float)) else ""))
     others = f"; {len(equals) - 1} other offer(s) cost about the same" if len(equals) > 1 else ""
-    faster_by = f"{pick['speedup']:.3g}x faster"
     if here_cost is not None and cost > MAX_COST_RATIO * here_cost:
         return Verdict("stay", (
             f"Stay here unless time matters: {here}. The cheapest faster offer, "
